@@ -1,0 +1,181 @@
+"""Archiving and reading evidence: the service functions the engine, the API and the CLI share."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.common import uuid7
+from app.config import Settings
+from app.documents.crypto import Keyring, associated_data, load_keyring, seal, unseal
+from app.documents.journal import append_journal, canonical_json, format_at
+from app.documents.models import Document
+from app.documents.storage import LocalStorage, Storage
+
+KIND_ARCHIVED = "document.archived"
+KIND_DOWNLOADED = "document.downloaded"
+KIND_PURGED = "document.purged"
+KIND_KEY_ROTATED = "archive.key_rotated"
+KIND_DOSSIER = "dossier.exported"
+JSON_MEDIA_TYPE = "application/json"
+
+
+@dataclass
+class Archive:
+    """Blob storage plus master keys; built once per process."""
+
+    storage: Storage
+    keyring: Keyring
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Archive":
+        return cls(LocalStorage(Path(settings.archive.dir)), load_keyring(settings))
+
+
+def blob_name(document_id: uuid.UUID) -> str:
+    # uuid7 starts with a timestamp: shard on the random tail to spread files over directories.
+    return f"{document_id.hex[-2:]}/{document_id}.blob"
+
+
+def subject_of(document_id: uuid.UUID) -> str:
+    return f"document:{document_id}"
+
+
+def canonical_json_document(payload: Any) -> bytes:
+    """How a JSON answer (INSEE, Infogreffe, MSA) is archived: one byte string per content."""
+    return canonical_json(payload)
+
+
+def document_facts(doc: Document) -> dict[str, Any]:
+    """The row's evidential metadata, as recorded in its archiving journal entry."""
+
+    def d(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "document_id": str(doc.id),
+        "doc_type": doc.doc_type,
+        "supplier_id": str(doc.supplier_id),
+        "buyer_id": str(doc.buyer_id),
+        "sha256": doc.sha256,
+        "size": doc.size,
+        "media_type": doc.media_type,
+        "source_endpoint": doc.source_endpoint,
+        "request_id": doc.request_id,
+        "uploaded_by": doc.uploaded_by,
+        "obtained_at": format_at(doc.obtained_at),
+        "valid_from": d(doc.valid_from),
+        "valid_until": d(doc.valid_until),
+        "security_code": doc.security_code,
+    }
+
+
+async def find_document(session: AsyncSession, buyer_id: uuid.UUID, sha256: str) -> Document | None:
+    stmt = select(Document).where(Document.buyer_id == buyer_id, Document.sha256 == sha256)
+    return (await session.exec(stmt)).first()
+
+
+async def archive_document(
+    session: AsyncSession,
+    archive: Archive,
+    *,
+    content: bytes,
+    media_type: str,
+    doc_type: str,
+    supplier_id: uuid.UUID,
+    buyer_id: uuid.UUID,
+    source_endpoint: str | None,
+    request_id: str | None,
+    uploaded_by: str | None,
+    obtained_at: datetime,
+    valid_from: date | None,
+    valid_until: date | None,
+    security_code: str | None,
+) -> Document:
+    """Encrypt and store `content`, then add its row and journal entry (flushed, not committed).
+
+    Idempotent on (buyer, SHA-256): the same bytes archived twice return the first row. The blob
+    is durable before the row exists, so a crash leaves at worst an orphan blob (reported by the
+    reconciler), never a row without its blob.
+    """
+    sha256 = hashlib.sha256(content).hexdigest()
+    existing = await find_document(session, buyer_id, sha256)
+    if existing is not None:
+        return existing
+
+    doc_id = uuid7()
+    sealed = seal(archive.keyring, content, associated_data(doc_id, sha256))
+    name = blob_name(doc_id)
+    await archive.storage.put(name, sealed.blob)
+
+    doc = Document(
+        id=doc_id,
+        doc_type=doc_type,
+        supplier_id=supplier_id,
+        buyer_id=buyer_id,
+        sha256=sha256,
+        size=len(content),
+        media_type=media_type,
+        source_endpoint=source_endpoint,
+        request_id=request_id,
+        uploaded_by=uploaded_by,
+        obtained_at=obtained_at,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        security_code=security_code,
+        key_id=sealed.key_id,
+        wrapped_key=sealed.wrapped_key,
+        journal_seq=0,
+    )
+    try:
+        async with session.begin_nested():
+            facts = document_facts(doc)
+            entry = await append_journal(session, KIND_ARCHIVED, subject_of(doc_id), facts)
+            doc.journal_seq = entry.seq
+            session.add(doc)
+            await session.flush()
+    except IntegrityError:
+        # Another job archived the same bytes for this buyer first: keep theirs.
+        await archive.storage.delete(name)
+        existing = await find_document(session, buyer_id, sha256)
+        if existing is None:
+            raise
+        return existing
+    return doc
+
+
+async def read_content(archive: Archive, doc: Document) -> bytes:
+    """Decrypt the blob and check it is still the archived content (raises DecryptionFailed)."""
+    blob = await archive.storage.get(blob_name(doc.id))
+    aad = associated_data(doc.id, doc.sha256)
+    return unseal(archive.keyring, blob, doc.wrapped_key, doc.key_id, aad)
+
+
+async def rotate_keys(session: AsyncSession, archive: Archive, batch: int = 500) -> int:
+    """Re-wrap every data key not under the current master key; blobs are untouched."""
+    current = archive.keyring.current.kid
+    count, previous = 0, set()
+    while True:
+        stmt = select(Document).where(col(Document.key_id) != current).limit(batch)
+        docs = (await session.exec(stmt)).all()
+        if not docs:
+            break
+        for doc in docs:
+            previous.add(doc.key_id)
+            doc.wrapped_key, doc.key_id = archive.keyring.rewrap(doc.wrapped_key, doc.key_id)
+            session.add(doc)
+        count += len(docs)
+        await session.flush()
+    await append_journal(
+        session,
+        KIND_KEY_ROTATED,
+        f"key:{current}",
+        {"key_id": current, "previous_key_ids": sorted(previous), "documents": count},
+    )
+    return count
