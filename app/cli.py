@@ -1,0 +1,120 @@
+"""`vigie …`: the operator's commands."""
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from app.config import get_settings
+from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.keys.models import Role
+
+app = typer.Typer(
+    help="Vigie : obligation de vigilance des acheteurs publics.", no_args_is_help=True
+)
+buyers_app = typer.Typer(help="Acheteurs (tenants).", no_args_is_help=True)
+keys_app = typer.Typer(help="Clés d'API.", no_args_is_help=True)
+app.add_typer(buyers_app, name="buyers")
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def run_db(work):  # type: ignore[no-untyped-def]
+    """Run `work(session)` in one unit of work on the configured database."""
+
+    async def main():  # type: ignore[no-untyped-def]
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with unit_of_work(make_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    from app.errors import AppError
+
+    try:
+        return asyncio.run(main())
+    except AppError as exc:
+        err.print(f"[red]Erreur ({exc.code})[/red] : {exc.detail}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (alembic upgrade heads)."""
+    from app.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    console.print("Base de données à jour.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Defaults to HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Defaults to PORT")] = None,
+) -> None:
+    """Start the API, the web pages and (embedded mode) the in-process worker."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@buyers_app.command("create")
+def buyers_create(
+    siret: Annotated[str, typer.Option(help="SIRET of the buyer")],
+    name: Annotated[str, typer.Option(help="Name of the buyer")],
+) -> None:
+    """Register a buyer."""
+    from app.buyers.service import create_buyer
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        buyer = await create_buyer(session, siret=siret, name=name)
+        return buyer.id
+
+    buyer_id = run_db(work)
+    console.print(f"Acheteur créé : {siret} ({name}), id {buyer_id}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, officer, erp or contractor")],
+    buyer: Annotated[str | None, typer.Option(help="SIRET of the buyer (officer, erp)")] = None,
+    supplier: Annotated[str | None, typer.Option(help="SIREN of the supplier (contractor)")] = None,
+    label: Annotated[str | None, typer.Option(help="A note to recognise the key")] = None,
+) -> None:
+    """Create an API key; the key itself is printed once, alone on the last line."""
+    from app.keys.service import create_key_for
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        issued = await create_key_for(
+            session, role=role, buyer_siret=buyer, supplier_siren=supplier, label=label
+        )
+        return issued.record.prefix, issued.key
+
+    prefix, key = run_db(work)
+    console.print(f"Clé {prefix} ({role.value}) créée. Conservez-la : elle ne sera plus affichée.")
+    print(key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's visible prefix, vg_xxxxxxxx")],
+) -> None:
+    """Revoke a key at once."""
+    from app.keys.service import revoke_key
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        await revoke_key(session, prefix)
+
+    run_db(work)
+    console.print(f"Clé {prefix} révoquée.")

@@ -1,0 +1,111 @@
+"""Settings, loaded once from the environment (and an optional `.env`).
+
+Nested groups use `__` in variable names: `API_ENTREPRISE__TOKEN`, `ARCHIVE__DIR`…
+"""
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"
+VAR_DIR = Path("var")
+
+
+class ApiEntrepriseSettings(BaseModel):
+    """API Entreprise (DINUM). Unset `base_url` = the built-in sandbox, started in-process."""
+
+    base_url: str | None = None
+    token: SecretStr | None = None
+    context: str = "Marchés publics"
+    json_per_minute: int = Field(250, ge=1)
+    documents_per_minute: int = Field(50, ge=1)
+    json_timeout: float = 5.0
+    document_timeout: float = 12.0
+    document_hosts: list[str] = Field(default_factory=list)
+    max_document_bytes: int = 10 * 1024 * 1024
+    # Rate-limit window (upstream: 60 s; shorter only for tests/benchmarks against the sandbox),
+    # safety margin added to it, and how long a call may wait for a slot before it is PENDING.
+    rate_window_seconds: float = Field(60.0, gt=0)
+    rate_margin_seconds: float = Field(1.0, ge=0)
+    max_wait_seconds: float = Field(30.0, ge=0)
+
+
+class ArchiveSettings(BaseModel):
+    """Encrypted evidence archive."""
+
+    dir: Path = VAR_DIR / "archive"
+    master_keys: SecretStr | None = None
+    key_file: Path = VAR_DIR / "archive-keys.json"
+    retention_years: int = Field(5, ge=1)
+
+
+class ComplianceSettings(BaseModel):
+    """Knobs of the vigilance rules (see app/compliance/rules.py)."""
+
+    expiring_days: int = Field(30, ge=0)
+    grace_days: int = Field(15, ge=0)
+    tolerance_days: int = Field(30, ge=0)
+    # CPV prefix -> extra requirement types, e.g. {"45": ["fntp_card"]}; None = the rules' defaults.
+    cpv_requirements: dict[str, list[str]] | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    database_url: str = f"sqlite:///{VAR_DIR / 'vigie.db'}"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    vigilance_threshold_ht: Decimal = Decimal("5000.00")
+    log_level: str = "INFO"
+    demo: bool = True  # seed a demo buyer on the first start of an empty embedded instance
+
+    api_entreprise: ApiEntrepriseSettings = Field(default_factory=ApiEntrepriseSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if scheme.split("+", 1)[0] not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError("DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> "Settings":
+        if self.is_production and self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+            raise ValueError(
+                "SECRET_KEY still has its development default: refusing to start in production"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def embedded(self) -> bool:
+        """No Redis: jobs run in the API process (the newcomer's default)."""
+        return self.redis_url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,188 @@
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.common import utcnow, uuid7
+from app.contracts.parsing import (
+    SECTOR_REQUIREMENTS,
+    parse_amount,
+    parse_cpv,
+    parse_siren,
+    parse_siret,
+)
+from app.db import AwareDateTime
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(parse_amount),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+]
+
+
+class Contract(SQLModel, table=True):
+    """A contract of a buyer at or above the vigilance threshold (Code du travail R8222-1)."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        UniqueConstraint("buyer_id", "reference", name="uq_contracts_buyer_reference"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    buyer_id: uuid.UUID = Field(foreign_key="buyers.id", index=True)
+    reference: str = Field(max_length=100)
+    object: str = Field(max_length=1000)
+    amount_ht: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    notified_on: date
+    ends_on: date = Field(index=True)
+    duration_months: int | None = None
+    cpv_code: str | None = Field(default=None, max_length=10)
+    extra_requirements: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    content_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class ContractHolder(SQLModel, table=True):
+    """A holder (titulaire or co-contractor) of a contract; the SIRET is the establishment."""
+
+    __tablename__ = "contract_holders"
+
+    contract_id: uuid.UUID = Field(foreign_key="contracts.id", primary_key=True)
+    supplier_id: uuid.UUID = Field(foreign_key="suppliers.id", primary_key=True, index=True)
+    siret: str | None = Field(default=None, max_length=14)
+
+
+class ContractAmendment(SQLModel, table=True):
+    """An avenant: what changed, when, by which key. Kept for the evidence trail."""
+
+    __tablename__ = "contract_amendments"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    contract_id: uuid.UUID = Field(foreign_key="contracts.id", index=True)
+    changes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    by_key_prefix: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+# --- API schemas -------------------------------------------------------------------------------
+
+
+class HolderIn(SQLModel):
+    """`{"siret"}`, `{"siren"}` or, for a foreign company, `{"foreign_id", "country", "name"}`."""
+
+    siret: Annotated[str | None, BeforeValidator(parse_siret)] = None
+    siren: Annotated[str | None, BeforeValidator(parse_siren)] = None
+    foreign_id: str | None = Field(default=None, min_length=1, max_length=64)
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> "HolderIn":
+        french = bool(self.siret or self.siren)
+        mismatch = bool(self.siret and self.siren and self.siret[:9] != self.siren)
+        if french == bool(self.foreign_id) or mismatch:
+            raise PydanticCustomError(
+                "invalid_holder",
+                "Un titulaire s'identifie soit par son SIRET (ou SIREN), soit, pour une entreprise "
+                "étrangère, par foreign_id, country et name.",
+            )
+        if self.siret and self.siren is None:
+            self.siren = self.siret[:9]
+        if self.foreign_id:
+            country = (self.country or "").upper()
+            if not country.isalpha() or len(country) != 2 or country == "FR" or not self.name:
+                raise PydanticCustomError(
+                    "invalid_holder",
+                    "Une entreprise étrangère demande foreign_id, un code pays ISO à deux lettres "
+                    "(hors FR : une entreprise française s'identifie par son SIREN) et un nom.",
+                )
+            self.country = country
+        return self
+
+    def identity(self) -> tuple[str, ...]:
+        if self.siren:
+            return ("siren", self.siren, self.siret or "")
+        return ("foreign", self.country or "", self.foreign_id or "")
+
+
+def _check_requirements(values: list[str]) -> list[str]:
+    unknown = sorted(set(values) - SECTOR_REQUIREMENTS)
+    if unknown:
+        raise PydanticCustomError(
+            "invalid_requirement",
+            "Exigence inconnue : {unknown}. Valeurs possibles : {allowed}.",
+            {"unknown": ", ".join(unknown), "allowed": ", ".join(sorted(SECTOR_REQUIREMENTS))},
+        )
+    return sorted(set(values))
+
+
+class ContractCreate(SQLModel):
+    reference: str = Field(min_length=1, max_length=100)
+    object: str = Field(min_length=1, max_length=1000)
+    amount_ht: Amount
+    notified_on: date
+    ends_on: date | None = None
+    duration_months: int | None = Field(default=None, ge=1, le=1200)
+    holders: list[HolderIn] = Field(min_length=1, max_length=50)
+    cpv_code: Annotated[str | None, BeforeValidator(parse_cpv)] = None
+    extra_requirements: list[str] = Field(default_factory=list)
+
+    _requirements = field_validator("extra_requirements")(_check_requirements)
+
+    @field_validator("reference", "object")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+class ContractUpdate(SQLModel):
+    """An amendment (avenant): only the fields given change."""
+
+    object: str | None = Field(default=None, min_length=1, max_length=1000)
+    amount_ht: Amount | None = None
+    ends_on: date | None = None
+    duration_months: int | None = Field(default=None, ge=1, le=1200)
+    holders: list[HolderIn] | None = Field(default=None, min_length=1, max_length=50)
+    cpv_code: Annotated[str | None, BeforeValidator(parse_cpv)] = None
+    extra_requirements: list[str] | None = None
+
+    _requirements = field_validator("extra_requirements")(
+        lambda v: None if v is None else _check_requirements(v)
+    )
+
+
+class HolderPublic(SQLModel):
+    supplier_id: uuid.UUID
+    siren: str | None
+    siret: str | None
+    foreign_id: str | None
+    country: str | None
+    name: str | None
+
+
+class ContractPublic(SQLModel):
+    id: uuid.UUID
+    reference: str
+    object: str
+    amount_ht: Amount
+    notified_on: date
+    ends_on: date
+    duration_months: int | None
+    cpv_code: str | None
+    extra_requirements: list[str]
+    holders: list[HolderPublic]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContractPage(SQLModel):
+    items: list[ContractPublic]
+    next_cursor: str | None

@@ -1,0 +1,48 @@
+from fastapi import APIRouter, Response, status
+from sqlmodel import SQLModel
+
+from app.deps import AdminCaller, SessionDep
+from app.keys import service
+from app.keys.models import ApiKeyPublic, Role
+
+router = APIRouter(prefix="/v1/keys", tags=["admin"])
+
+
+class KeyCreate(SQLModel):
+    role: Role
+    buyer_siret: str | None = None
+    supplier_siren: str | None = None
+    label: str | None = None
+
+
+class KeyCreated(ApiKeyPublic):
+    key: str
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
+async def create_key(data: KeyCreate, caller: AdminCaller, session: SessionDep) -> KeyCreated:
+    """Create an API key. The `key` is shown in this answer only: store it now."""
+    issued = await service.create_key_for(
+        session,
+        role=data.role,
+        buyer_siret=data.buyer_siret,
+        supplier_siren=data.supplier_siren,
+        label=data.label,
+    )
+    return KeyCreated(**issued.record.model_dump(), key=issued.key)
+
+
+@router.get("", response_model=list[ApiKeyPublic])
+async def list_keys(caller: AdminCaller, session: SessionDep) -> list[ApiKeyPublic]:
+    """Every key, without its secret."""
+    return [
+        ApiKeyPublic.model_validate(k, from_attributes=True)
+        for k in await service.list_keys(session)
+    ]
+
+
+@router.delete("/{prefix}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_key(prefix: str, caller: AdminCaller, session: SessionDep) -> Response:
+    """Revoke a key at once; it answers 401 from now on."""
+    await service.revoke_key(session, prefix)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,130 @@
+"""API keys: 256-bit random, shown once, stored as SHA-256 only, revocable."""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.common import utcnow
+from app.errors import NotFound, Unauthorized, ValidationFailed
+from app.keys.models import ApiKey, Role
+
+KEY_SCHEME = "vg"
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # avoid a write on every request
+
+
+def hash_key(key: str) -> str:
+    # A 256-bit random secret needs no slow hash: nobody brute-forces 2**256.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: str  # shown once, never stored
+    record: ApiKey
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    role: Role,
+    buyer_id: uuid.UUID | None = None,
+    supplier_id: uuid.UUID | None = None,
+    label: str | None = None,
+) -> IssuedKey:
+    if role in {Role.OFFICER, Role.ERP} and (buyer_id is None or supplier_id is not None):
+        raise ValidationFailed(
+            "Une clé « officer » ou « erp » est rattachée à un acheteur (et à lui seul).",
+            code="invalid_scope",
+        )
+    if role is Role.CONTRACTOR and (supplier_id is None or buyer_id is not None):
+        raise ValidationFailed(
+            "Une clé « contractor » est rattachée à un fournisseur (et à lui seul).",
+            code="invalid_scope",
+        )
+    if role is Role.ADMIN and (buyer_id or supplier_id):
+        raise ValidationFailed(
+            "Une clé « admin » n'est rattachée à aucun acheteur ni fournisseur.",
+            code="invalid_scope",
+        )
+    prefix = f"{KEY_SCHEME}_{secrets.token_hex(4)}"
+    key = f"{prefix}_{secrets.token_urlsafe(32)}"
+    record = ApiKey(
+        prefix=prefix,
+        key_hash=hash_key(key),
+        role=role.value,
+        buyer_id=buyer_id,
+        supplier_id=supplier_id,
+        label=label,
+    )
+    session.add(record)
+    await session.flush()
+    return IssuedKey(key=key, record=record)
+
+
+async def authenticate(session: AsyncSession, key: str) -> ApiKey:
+    parts = key.split("_")
+    if len(parts) < 3 or parts[0] != KEY_SCHEME:
+        raise Unauthorized("Clé d'API inconnue ou mal formée.", code="invalid_api_key")
+    prefix = f"{parts[0]}_{parts[1]}"
+    record = (await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))).first()
+    if record is None or not hmac.compare_digest(record.key_hash, hash_key(key)):
+        raise Unauthorized("Clé d'API inconnue ou mal formée.", code="invalid_api_key")
+    if record.revoked_at is not None:
+        raise Unauthorized("Cette clé d'API a été révoquée.", code="revoked_api_key")
+    now = utcnow()
+    if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
+        record.last_used_at = now
+        session.add(record)
+        await session.flush()
+    return record
+
+
+async def revoke_key(session: AsyncSession, prefix: str) -> ApiKey:
+    record = (await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))).first()
+    if record is None:
+        raise NotFound(f"Aucune clé d'API de préfixe « {prefix} ».", code="api_key_not_found")
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        session.add(record)
+        await session.flush()
+    return record
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    return list((await session.exec(select(ApiKey).order_by(ApiKey.id))).all())
+
+
+async def create_key_for(
+    session: AsyncSession,
+    *,
+    role: Role,
+    buyer_siret: str | None = None,
+    supplier_siren: str | None = None,
+    label: str | None = None,
+) -> IssuedKey:
+    """Create a key from the identifiers people know (the buyer's SIRET, the supplier's SIREN)."""
+    from app.buyers.service import get_buyer_by_siret
+    from app.contracts.models import HolderIn
+    from app.suppliers.service import ensure_supplier
+
+    buyer_id = supplier_id = None
+    if buyer_siret:
+        buyer = await get_buyer_by_siret(session, buyer_siret)
+        buyer_id = buyer.id if buyer else None
+    if supplier_siren:
+        try:
+            holder = HolderIn(siren=supplier_siren)
+        except ValueError:
+            raise ValidationFailed(
+                f"Le SIREN « {supplier_siren} » n'est pas valide.", code="invalid_identifier"
+            ) from None
+        supplier_id = (await ensure_supplier(session, holder)).id
+    return await create_key(
+        session, role=role, buyer_id=buyer_id, supplier_id=supplier_id, label=label
+    )

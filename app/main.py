@@ -1,0 +1,97 @@
+"""The application factory: lifespan builds the shared components, then routers and handlers."""
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from app.buyers.router import router as buyers_router
+from app.config import Settings, get_settings
+from app.contracts.router import router as contracts_router
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.keys.router import router as keys_router
+from app.suppliers.router import router as suppliers_router
+
+log = logging.getLogger("vigie")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = make_engine(settings.database_url)
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    try:
+        yield
+    finally:
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Vigie",
+        version="0.1.0",
+        summary="Obligation de vigilance des acheteurs publics (Code du travail L8222-1).",
+        description=(
+            "REST API of Vigie: contracts at or above the vigilance threshold, their suppliers, "
+            "and the compliance of each supplier. Authenticate with `Authorization: Bearer <key>`. "
+            "Errors are RFC 9457 `application/problem+json` with a stable `code`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else str(uuid.uuid4())
+        request.state.request_id = rid
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        return response
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness and readiness: each component with its state; 503 when one is down."""
+        components: dict[str, Any] = {}
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            components["db"] = {"status": "ok"}
+        except Exception as exc:  # a health check reports, it does not raise
+            components["db"] = {"status": "down", "error": type(exc).__name__}
+        if request.app.state.redis is not None:
+            try:
+                await request.app.state.redis.ping()
+                components["redis"] = {"status": "ok"}
+            except Exception as exc:
+                components["redis"] = {"status": "down", "error": type(exc).__name__}
+        for name, check in getattr(request.app.state, "health_checks", {}).items():
+            components[name] = await check()
+        ok = all(c.get("status") == "ok" for c in components.values())
+        body = {
+            "status": "ok" if ok else "degraded",
+            "mode": "embedded" if settings.embedded else "distributed",
+            "components": components,
+        }
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    app.include_router(buyers_router)
+    app.include_router(keys_router)
+    app.include_router(contracts_router)
+    app.include_router(suppliers_router)
+    return app

@@ -1,0 +1,23 @@
+"""Every table, imported once so that `SQLModel.metadata` is complete (alembic, tests)."""
+
+from sqlmodel import SQLModel
+
+from app.buyers.models import Buyer
+from app.contracts.models import Contract, ContractAmendment, ContractHolder
+from app.documents.models import Document, JournalEntry
+from app.keys.models import ApiKey
+from app.suppliers.models import Supplier
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ApiKey",
+    "Buyer",
+    "Contract",
+    "ContractAmendment",
+    "ContractHolder",
+    "Document",
+    "JournalEntry",
+    "Supplier",
+    "metadata",
+]

@@ -1,0 +1,84 @@
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.contracts.models import Contract, ContractHolder, HolderIn
+from app.errors import NotFound
+from app.suppliers.models import Supplier, SupplierPublic
+
+
+def _lookup(holder: HolderIn):  # type: ignore[no-untyped-def]
+    if holder.siren:
+        return select(Supplier).where(Supplier.siren == holder.siren)
+    return select(Supplier).where(
+        Supplier.country == holder.country, Supplier.foreign_id == holder.foreign_id
+    )
+
+
+async def ensure_supplier(session: AsyncSession, holder: HolderIn) -> Supplier:
+    """One supplier row per company across all buyers; safe against a concurrent insert."""
+    supplier = (await session.exec(_lookup(holder))).first()
+    if supplier is not None:
+        if holder.name and not supplier.name:
+            supplier.name = holder.name
+            session.add(supplier)
+        return supplier
+    supplier = Supplier(
+        siren=holder.siren, foreign_id=holder.foreign_id, country=holder.country, name=holder.name
+    )
+    try:
+        async with session.begin_nested():
+            session.add(supplier)
+            await session.flush()
+    except IntegrityError:
+        supplier = (await session.exec(_lookup(holder))).one()
+    return supplier
+
+
+def supplier_scope(buyer_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """Ids of the suppliers holding at least one of this buyer's contracts."""
+    return (
+        select(ContractHolder.supplier_id)
+        .join(Contract, col(Contract.id) == ContractHolder.contract_id)
+        .where(Contract.buyer_id == buyer_id)
+    )
+
+
+async def get_supplier_for_caller(
+    session: AsyncSession,
+    siren: str,
+    *,
+    buyer_id: uuid.UUID | None = None,
+    supplier_id: uuid.UUID | None = None,
+) -> Supplier:
+    """The supplier as seen by a buyer (it must hold one of its contracts) or by itself."""
+    query = select(Supplier).where(Supplier.siren == siren)
+    if buyer_id is not None:
+        query = query.where(col(Supplier.id).in_(supplier_scope(buyer_id)))
+    elif supplier_id is not None:
+        query = query.where(Supplier.id == supplier_id)
+    supplier = (await session.exec(query)).first()
+    if supplier is None:
+        raise NotFound(
+            f"Aucun fournisseur de SIREN {siren} parmi les vôtres.", code="supplier_not_found"
+        )
+    return supplier
+
+
+async def list_suppliers(
+    session: AsyncSession, buyer_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[Supplier]:
+    query = select(Supplier).where(col(Supplier.id).in_(supplier_scope(buyer_id)))
+    if after is not None:
+        query = query.where(Supplier.id > after)
+    return list((await session.exec(query.order_by(Supplier.id).limit(limit))).all())
+
+
+def to_public(supplier: Supplier) -> SupplierPublic:
+    return SupplierPublic(
+        **supplier.model_dump(exclude={"created_at"}),
+        kind="foreign" if supplier.is_foreign else "french",
+        created_at=supplier.created_at,
+    )
