@@ -133,13 +133,13 @@ async def archive_document(
         wrapped_key=sealed.wrapped_key,
         journal_seq=0,
     )
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: one writer at a time, and pysqlite's savepoints would commit early. A racing
+        # duplicate fails the unit of work; the job's retry then finds the row.
+        return await _insert(session, doc)
     try:
         async with session.begin_nested():
-            facts = document_facts(doc)
-            entry = await append_journal(session, KIND_ARCHIVED, subject_of(doc_id), facts)
-            doc.journal_seq = entry.seq
-            session.add(doc)
-            await session.flush()
+            return await _insert(session, doc)
     except IntegrityError:
         # Another job archived the same bytes for this buyer first: keep theirs.
         await archive.storage.delete(name)
@@ -147,6 +147,13 @@ async def archive_document(
         if existing is None:
             raise
         return existing
+
+
+async def _insert(session: AsyncSession, doc: Document) -> Document:
+    entry = await append_journal(session, KIND_ARCHIVED, subject_of(doc.id), document_facts(doc))
+    doc.journal_seq = entry.seq
+    session.add(doc)
+    await session.flush()
     return doc
 
 

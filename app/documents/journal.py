@@ -76,7 +76,8 @@ async def _lock(session: AsyncSession) -> None:
     # primary key on seq makes a racing append fail rather than fork the chain.
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+        conn = await session.connection()
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
 
 
 async def get_head(session: AsyncSession) -> Head:
