@@ -75,8 +75,13 @@ class CompliancePolicy:
 
 def normalize_cpv(cpv_code: str) -> str:
     """The 8 digits of a CPV code: `45000000-7`, `45000000` and ` 45000000 ` are the same."""
-    digits = cpv_code.strip().split("-", 1)[0].strip()
-    if len(digits) != 8 or not digits.isdigit():
+    digits, dash, check = cpv_code.strip().partition("-")
+    # The check digit is tolerated and not verified (the DECP schemas prefer it omitted).
+    if (
+        len(digits) != 8
+        or not digits.isdigit()
+        or (dash and not (check.isdigit() and len(check) == 1))
+    ):
         raise ValueError(f"not a CPV code: {cpv_code!r}")
     return digits
 
