@@ -18,8 +18,8 @@ keys_app = typer.Typer(help="Clés d'API.", no_args_is_help=True)
 app.add_typer(buyers_app, name="buyers")
 app.add_typer(keys_app, name="keys")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def run_db(work):  # type: ignore[no-untyped-def]
@@ -67,6 +67,32 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level.lower(),
     )
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo buyer, its contracts and an officer key on an empty instance (DEMO=false: never)."""
+    settings = get_settings()
+    if not settings.demo:
+        return
+    from app.demo import seed_demo
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return await seed_demo(session, settings)
+
+    seeded = run_db(work)
+    base = f"http://{settings.host}:{settings.port}"
+    if seeded is None:
+        console.print(f"Vigie démarre sur {base} (documentation : {base}/docs).")
+        return
+    console.print(
+        f"Démo : acheteur « {seeded.buyer.name} » (SIRET {seeded.buyer.siret}), "
+        f"{seeded.contracts} contrats dont les titulaires couvrent chaque statut.\n"
+        f"Essayez : curl -H 'Authorization: Bearer <clé>' {base}/v1/contracts\n"
+        f"Documentation de l'API : {base}/docs\n"
+        "Clé « officer » de démonstration (affichée une seule fois) :"
+    )
+    print(seeded.officer_key)
 
 
 @buyers_app.command("create")

@@ -1,0 +1,67 @@
+# Vigie — two commands: `make run` and `make test`. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HOST ?= 127.0.0.1
+export PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast lint format migrate sweep sandbox bench clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the virtual environment and install Vigie with its dev tools
+
+run: install ## Migrate, seed the demo on a first start, and serve (API, pages, worker) on HOST:PORT
+	$(BIN)/vigie migrate
+	$(BIN)/vigie demo
+	@if [ -n "$$REDIS_URL" ]; then \
+		echo "REDIS_URL set: starting an arq worker beside the API"; \
+		$(BIN)/arq workers.main.WorkerSettings & WORKER=$$!; \
+		trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+		$(BIN)/vigie serve; \
+	else \
+		$(BIN)/vigie serve; \
+	fi
+
+test: install ## Run the whole suite (PostgreSQL/Redis tests skip on a bare machine unless CI is set)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+test-fast: install ## The suite without the slow end-to-end tests
+	$(BIN)/pytest -q -m "not slow"
+
+lint: install ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: install ## Apply the database migrations
+	$(BIN)/vigie migrate
+
+sweep: install ## Run every check that is due now, in the foreground
+	$(BIN)/vigie sweep
+
+sandbox: install ## Serve the API Entreprise sandbox alone on port 8100
+	$(BIN)/vigie sandbox --port 8100
+
+bench: install ## Run the benchmarks (they print figures)
+	$(BIN)/python bench/upstream_throughput.py
+	$(BIN)/python bench/archive.py
+	$(BIN)/python bench/sweep.py
+
+clean: ## Remove the virtual environment and local data (var/)
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
