@@ -1,0 +1,118 @@
+"""Download of a `document_url` at once (links expire: 24 h, CIBTP 10 min), with an SSRF guard.
+
+A document URL comes from upstream's answer, so it is followed only:
+- to an allowed host (the API base URL's host, or `API_ENTREPRISE__DOCUMENT_HOSTS`), redirects
+  included (each hop is checked again, we never let httpx follow them blindly);
+- in production, only over https and never to a private, loopback, link-local, reserved or
+  multicast address (the host is resolved and every address checked);
+- never with the bearer token (the storage links are pre-signed);
+- size-capped while streaming, and kept only if it is a PDF (`%PDF-` magic bytes).
+"""
+
+import asyncio
+import hashlib
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from app.integrations.api_entreprise.errors import DocumentRefused, DocumentUnavailable
+from app.integrations.api_entreprise.outcomes import FetchedDocument
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+PDF_MAGIC = b"%PDF-"
+MAX_REDIRECTS = 3
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )
+
+
+async def check_document_url(
+    url: httpx.URL,
+    *,
+    allowed_hosts: set[str],
+    production: bool,
+    resolver: Resolver = resolve_host,
+) -> None:
+    """Raise `DocumentRefused` unless `url` may be fetched."""
+    schemes = {"https"} if production else {"http", "https"}
+    if url.scheme not in schemes:
+        raise DocumentRefused(f"scheme {url.scheme!r} not allowed for documents")
+    if url.userinfo:
+        raise DocumentRefused("credentials in a document URL")
+    host = url.host.lower()
+    if host not in allowed_hosts:
+        raise DocumentRefused(f"host {host!r} is not an allowed document host")
+    if not production:
+        return
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        addresses = await resolver(host, port)
+    except OSError as exc:
+        raise DocumentUnavailable(f"cannot resolve {host!r}") from exc
+    if not addresses or not all(_is_public(a) for a in addresses):
+        raise DocumentRefused(f"host {host!r} resolves to a non-public address")
+
+
+async def fetch_document(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    allowed_hosts: set[str],
+    production: bool,
+    max_bytes: int,
+    read_timeout: float,
+    resolver: Resolver = resolve_host,
+) -> FetchedDocument:
+    current = httpx.URL(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        await check_document_url(
+            current, allowed_hosts=allowed_hosts, production=production, resolver=resolver
+        )
+        try:
+            async with http.stream(
+                "GET", current, timeout=read_timeout, follow_redirects=False
+            ) as response:
+                if response.is_redirect and "location" in response.headers:
+                    current = current.join(response.headers["location"])
+                    continue
+                if response.status_code != 200:
+                    raise DocumentUnavailable(f"document answered HTTP {response.status_code}")
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise DocumentRefused(f"document larger than {max_bytes} bytes")
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise DocumentRefused(f"document larger than {max_bytes} bytes")
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise DocumentUnavailable(f"document download failed: {type(exc).__name__}") from exc
+        content = b"".join(chunks)
+        if not content.startswith(PDF_MAGIC):
+            raise DocumentRefused("document is not a PDF")
+        return FetchedDocument(
+            content=content,
+            sha256=hashlib.sha256(content).hexdigest(),
+            media_type="application/pdf",
+        )
+    raise DocumentRefused("too many redirects")

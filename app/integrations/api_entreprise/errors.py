@@ -1,0 +1,23 @@
+"""Exceptions used inside the integration only; the client turns each into an `Outcome`."""
+
+from datetime import datetime
+
+
+class ApiEntrepriseError(Exception):
+    """Base class: never raised out of `ApiEntrepriseClient` operations."""
+
+
+class UpstreamRateLimited(ApiEntrepriseError):
+    """No slot in the family's budget before the caller's max wait (or a 429 block is active)."""
+
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__(f"rate limited until {retry_at.isoformat()}")
+        self.retry_at = retry_at
+
+
+class DocumentRefused(ApiEntrepriseError):
+    """A `document_url` we will not follow or keep (SSRF guard, size cap, not a PDF)."""
+
+
+class DocumentUnavailable(ApiEntrepriseError):
+    """A transient failure while downloading a document (timeout, 5xx, connection)."""
