@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,9 +123,9 @@ def _ceil_pos(seconds: float) -> int:
 
 
 def _max_in_sliding(times: list[float], length: float) -> int:
-    """Most calls let through within any `length` seconds (times are sorted)."""
+    """Most calls let through within any `length` seconds, i.e. in (end - length, end]."""
     best = 0
     for index, end in enumerate(times):
-        start = bisect_left(times, end - length + 1e-9, 0, index + 1)
+        start = bisect_right(times, end - length, 0, index + 1)
         best = max(best, index - start + 1)
     return best

@@ -32,9 +32,12 @@ def expected_status(endpoint: str, profile: str) -> int:
     if endpoint.startswith(("insee_", "infogreffe_")):
         return 200
     if endpoint == "urssaf_attestation_vigilance":
-        return {"ceased": 404, "out_of_perimeter": 404, "struck_off": 404, "manual_review": 502}.get(
-            profile, 200
-        )
+        return {
+            "ceased": 404,
+            "out_of_perimeter": 404,
+            "struck_off": 404,
+            "manual_review": 502,
+        }.get(profile, 200)
     if profile in ("ceased", "out_of_perimeter"):
         return 404
     return 200
