@@ -6,8 +6,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from app.api_calls.cli import api_entreprise_app
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.documents.cli import archive_app
+from app.integrations.sandbox.cli import sandbox_app
 from app.keys.models import Role
 
 app = typer.Typer(
@@ -17,6 +20,9 @@ buyers_app = typer.Typer(help="Acheteurs (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="Clés d'API.", no_args_is_help=True)
 app.add_typer(buyers_app, name="buyers")
 app.add_typer(keys_app, name="keys")
+app.add_typer(archive_app, name="archive")
+app.add_typer(api_entreprise_app, name="api-entreprise")
+app.add_typer(sandbox_app)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from app.buyers.router import router as buyers_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
+from app.documents.router import router as documents_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.keys.router import router as keys_router
@@ -94,4 +95,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(keys_router)
     app.include_router(contracts_router)
     app.include_router(suppliers_router)
+    app.include_router(documents_router)
     return app

@@ -59,7 +59,8 @@ class Sealed:
 
 
 def new_master_key(kid: str | None = None) -> MasterKey:
-    return MasterKey(kid or f"k{utcnow():%Y%m%d%H%M%S}", AESGCM.generate_key(bit_length=256))
+    kid = kid or f"k{utcnow():%Y%m%d}-{secrets.token_hex(3)}"
+    return MasterKey(kid, AESGCM.generate_key(bit_length=256))
 
 
 class Keyring:

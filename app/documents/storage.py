@@ -4,9 +4,8 @@ Names are relative, `/`-separated (`ab/<uuid>.blob`) so an object-store backend 
 keys unchanged. Writes are atomic: a reader sees the whole blob or nothing.
 """
 
-from __future__ import annotations
-
 import asyncio
+import builtins
 import os
 import secrets
 from collections.abc import Iterator
@@ -123,7 +122,7 @@ class LocalStorage:
     async def list(self) -> list[str]:
         return await asyncio.to_thread(lambda: sorted(self._walk()))
 
-    def leftovers(self) -> list[str]:
+    def leftovers(self) -> builtins.list[str]:
         """Temporary files of writes interrupted by a crash (safe to delete)."""
         if not self.root.exists():
             return []

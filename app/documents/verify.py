@@ -3,6 +3,7 @@
 import hashlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,7 +57,7 @@ class Report:
         return asdict(self) | {"ok": self.ok}
 
 
-async def _iter_documents(session: AsyncSession, batch: int = 500):  # type: ignore[no-untyped-def]
+async def _iter_documents(session: AsyncSession, batch: int = 500) -> AsyncIterator[Document]:
     after = uuid.UUID(int=0)
     while True:
         stmt = select(Document).where(Document.id > after).order_by(col(Document.id)).limit(batch)

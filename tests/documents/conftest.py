@@ -2,6 +2,7 @@
 
 import asyncio
 import hashlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from app.documents.models import Document
 from app.documents.storage import LocalStorage
 from app.migrate import upgrade
 from app.suppliers.models import Supplier
+from tests.conftest import create_pg_database, drop_pg_database
 
 
 def fake_pdf(n: int, size: int = 4000) -> bytes:
@@ -30,11 +32,20 @@ def fake_pdf(n: int, size: int = 4000) -> bytes:
 
 @pytest.fixture
 async def doc_sm(tmp_path: Path) -> AsyncIterator[SessionMaker]:
-    url = f"sqlite:///{tmp_path / 'docs.db'}"
+    """A database of its own (tamper tests drop the journal's guard): PostgreSQL when
+    DATABASE_URL says so, else a SQLite file."""
+    server = os.environ.get("DATABASE_URL", "")
+    pg = server.startswith("postgres")
+    if pg:
+        url = await asyncio.to_thread(create_pg_database, server)
+    else:
+        url = f"sqlite:///{tmp_path / 'docs.db'}"
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
     yield make_sessionmaker(engine)
     await engine.dispose()
+    if pg:
+        await asyncio.to_thread(drop_pg_database, server, url)
 
 
 @pytest.fixture

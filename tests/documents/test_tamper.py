@@ -1,14 +1,17 @@
 """Every kind of tampering named in the issue is detected by `verify_archive`, by its kind."""
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app.db import SessionMaker, unit_of_work
 from app.documents.archive import Archive, blob_name
 from app.documents.journal import Head, get_head
 from app.documents.models import Document
 from app.documents.verify import Report, verify_archive
+from app.suppliers.models import Supplier
 from tests.documents.conftest import Parties, fake_pdf, put_document, sql, unlock_journal
 
 
@@ -67,41 +70,44 @@ async def test_truncated_blob(doc_sm, archive, docs) -> None:
     assert (await _verify(doc_sm, archive)).kinds() == {"blob_tampered"}
 
 
+async def _update_row(doc_sm: SessionMaker, doc: Document, **values: object) -> None:
+    table = Document.__table__  # type: ignore[attr-defined]
+    async with unit_of_work(doc_sm) as session:
+        conn = await session.connection()
+        await conn.execute(sa.update(table).where(table.c.id == doc.id).values(**values))
+
+
 @pytest.mark.parametrize(
     ("column", "value"),
     [
-        ("valid_until", "2099-12-31"),
+        ("valid_until", date(2099, 12, 31)),
         ("security_code", "FORGEDFORGEDFOR"),
         ("source_endpoint", "/upload"),
-        ("obtained_at", "2020-01-01 00:00:00.000000"),
+        ("obtained_at", datetime(2020, 1, 1, tzinfo=UTC)),
+        ("supplier_id", None),
     ],
 )
-async def test_edited_row(doc_sm, archive, docs, column: str, value: str) -> None:
-    async with unit_of_work(doc_sm) as session:
-        await sql(
-            session,
-            f"UPDATE documents SET {column} = :v WHERE id = :id",
-            v=value,
-            id=docs[1].id.hex,
-        )
+async def test_edited_row(doc_sm, archive, docs, parties, column: str, value: object) -> None:
+    if column == "supplier_id":  # re-attribute the evidence to another company
+        async with unit_of_work(doc_sm) as session:
+            other = Supplier(name="Autre")
+            session.add(other)
+        value = other.id
+    await _update_row(doc_sm, docs[1], **{column: value})
     report = await _verify(doc_sm, archive)
     assert report.kinds() == {"row_altered"}
 
 
 async def test_edited_row_hash(doc_sm, archive, docs) -> None:
-    async with unit_of_work(doc_sm) as session:
-        await sql(
-            session,
-            "UPDATE documents SET sha256 = :v WHERE id = :id",
-            v="0" * 64,
-            id=docs[1].id.hex,
-        )
+    await _update_row(doc_sm, docs[1], sha256="0" * 64)
     assert {"row_altered", "blob_tampered"} <= (await _verify(doc_sm, archive)).kinds()
 
 
 async def test_deleted_row(doc_sm, archive, docs) -> None:
+    table = Document.__table__  # type: ignore[attr-defined]
     async with unit_of_work(doc_sm) as session:
-        await sql(session, "DELETE FROM documents WHERE id = :id", id=docs[0].id.hex)
+        conn = await session.connection()
+        await conn.execute(sa.delete(table).where(table.c.id == docs[0].id))
     assert (await _verify(doc_sm, archive)).kinds() == {"orphan_blob", "missing_document"}
 
 
