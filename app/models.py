@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from app.api_calls.models import ApiCall
 from app.buyers.models import Buyer
 from app.contracts.models import Contract, ContractAmendment, ContractHolder
 from app.documents.models import Document, JournalEntry
@@ -11,6 +12,7 @@ from app.suppliers.models import Supplier
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiCall",
     "ApiKey",
     "Buyer",
     "Contract",
