@@ -14,6 +14,7 @@ from sqlalchemy import text
 from app.buyers.router import router as buyers_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
+from app.documents.archive import Archive
 from app.documents.router import router as documents_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -30,6 +31,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    app.state.archive = Archive.from_settings(settings)  # keys: refuses a keyless production
     try:
         yield
     finally:

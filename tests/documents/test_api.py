@@ -154,3 +154,9 @@ async def test_dossier_zip_and_manifest(client, world) -> None:
     assert any(f.endswith(".json") for f in zf.namelist())
     for key in ("other_officer", "contractor", "admin"):
         assert (await client.get(url, headers=world[key])).status_code == 404
+
+
+async def test_first_start_creates_the_key_file_0600(app, settings) -> None:
+    path = settings.archive.key_file
+    assert path.exists() and path.stat().st_mode & 0o777 == 0o600
+    assert app.state.archive.keyring.current.kid in path.read_text()
