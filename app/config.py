@@ -53,6 +53,21 @@ class ComplianceSettings(BaseModel):
     cpv_requirements: dict[str, list[str]] | None = None
 
 
+class JobsSettings(BaseModel):
+    """The queue and the vigilance scheduler (arq with REDIS_URL, else in-process)."""
+
+    queue_name: str = "vigie:queue"
+    tick_seconds: float = Field(60.0, gt=0)  # the planner's period (arq cron: every minute)
+    lease_seconds: float = Field(900.0, gt=0)  # a queued/running check older than this is lost
+    job_timeout_seconds: float = Field(300.0, gt=0)
+    max_tries: int = Field(5, ge=1)
+    max_jobs: int = Field(20, ge=1)  # concurrent jobs per process
+    claim_batch: int = Field(500, ge=1)
+    short_retry_seconds: float = Field(900.0, ge=0)  # PENDING waits up to this: Retry(defer)
+    # Embedded mode: start the in-process runner with the app (None: unless ENVIRONMENT=test).
+    autostart: bool | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -74,6 +89,7 @@ class Settings(BaseSettings):
     api_entreprise: ApiEntrepriseSettings = Field(default_factory=ApiEntrepriseSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @field_validator("redis_url", mode="before")
     @classmethod

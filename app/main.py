@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from app.buyers.router import router as buyers_router
+from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
 from app.documents.archive import Archive
@@ -19,6 +20,7 @@ from app.documents.router import router as documents_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.keys.router import router as keys_router
+from app.runtime import build_runtime
 from app.suppliers.router import router as suppliers_router
 
 log = logging.getLogger("vigie")
@@ -32,9 +34,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     app.state.archive = Archive.from_settings(settings)  # keys: refuses a keyless production
+    # API Entreprise client (or the in-process sandbox), archive, jobs: app/runtime.py.
+    app.state.runtime = runtime = await build_runtime(settings, engine=engine)
+    in_tests = settings.environment == "test"  # tests start the runner when they need it
+    runtime.archive = app.state.archive
+    autostart = settings.jobs.autostart
+    if runtime.runner is not None and (autostart or (autostart is None and not in_tests)):
+        runtime.runner.start()  # embedded mode: jobs and the tick run in this process
     try:
         yield
     finally:
+        await runtime.aclose()
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await engine.dispose()
@@ -97,5 +107,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(keys_router)
     app.include_router(contracts_router)
     app.include_router(suppliers_router)
+    app.include_router(compliance_router)
     app.include_router(documents_router)
     return app

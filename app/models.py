@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from app.api_calls.models import ApiCall
 from app.buyers.models import Buyer
+from app.compliance.models import Check, RequirementState, StatusEvent
 from app.contracts.models import Contract, ContractAmendment, ContractHolder
 from app.documents.models import Document, JournalEntry
 from app.keys.models import ApiKey
@@ -15,11 +16,14 @@ __all__ = [
     "ApiCall",
     "ApiKey",
     "Buyer",
+    "Check",
     "Contract",
     "ContractAmendment",
     "ContractHolder",
     "Document",
     "JournalEntry",
+    "RequirementState",
+    "StatusEvent",
     "Supplier",
     "metadata",
 ]

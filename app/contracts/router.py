@@ -2,8 +2,9 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
+from app.compliance.service import plan_after_commit
 from app.contracts import service
 from app.contracts.models import ContractCreate, ContractPage, ContractPublic, ContractUpdate
 from app.deps import BuyerCaller, SessionDep, SettingsDep
@@ -24,6 +25,7 @@ async def create_contract(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    request: Request,
 ) -> ContractPublic:
     """Register a contract at or above the vigilance threshold, with its holders.
 
@@ -36,6 +38,7 @@ async def create_contract(
     )
     if not saved.created:
         response.status_code = status.HTTP_200_OK
+    plan_after_commit(session, getattr(request.app.state, "runtime", None), saved.contract.id)
     return saved.contract
 
 
@@ -83,10 +86,11 @@ async def amend_contract(
     caller: BuyerCaller,
     session: SessionDep,
     settings: SettingsDep,
+    request: Request,
 ) -> ContractPublic:
     """Record an amendment (avenant): amount, end of execution, holders. Each change is kept."""
     assert caller.buyer_id is not None
-    return await service.amend_contract(
+    amended = await service.amend_contract(
         session,
         caller.buyer_id,
         contract_id,
@@ -94,3 +98,5 @@ async def amend_contract(
         threshold=settings.vigilance_threshold_ht,
         by_key_prefix=caller.prefix,
     )
+    plan_after_commit(session, getattr(request.app.state, "runtime", None), contract_id)
+    return amended

@@ -1,0 +1,147 @@
+"""Between the rules and the rows: policy from settings, (de)serialised evidence and reasons,
+and the due dates that apply to a requirement state given the live contracts behind it."""
+
+from dataclasses import asdict, fields
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.compliance.rules import (
+    DEFAULT_CPV_REQUIREMENTS,
+    CompliancePolicy,
+    Evidence,
+    Reason,
+    RequirementResult,
+    RequirementStatus,
+    RequirementType,
+    current_due_date,
+    next_due_date,
+    requirement_status,
+)
+from app.config import Settings
+from app.contracts.models import Contract
+
+PARIS = ZoneInfo("Europe/Paris")
+_DATE_FIELDS = {"obtained_on", "issued_on", "valid_from", "valid_until", "retry_on"}
+_DATE_FIELDS |= {"ceased_on", "struck_off_on"}
+
+
+def policy_from(settings: Settings) -> CompliancePolicy:
+    c = settings.compliance
+    table = DEFAULT_CPV_REQUIREMENTS
+    if c.cpv_requirements is not None:
+        table = {k: tuple(RequirementType(t) for t in v) for k, v in c.cpv_requirements.items()}
+    return CompliancePolicy(
+        expiring_days=c.expiring_days,
+        grace_days=c.grace_days,
+        tolerance_days=c.tolerance_days,
+        cpv_requirements=table,
+    )
+
+
+def today_in_paris(now: datetime) -> date:
+    """Due dates and validity are calendar days in France."""
+    return now.astimezone(PARIS).date()
+
+
+def start_of(day: date) -> datetime:
+    """The instant a due date begins (midnight, Paris time), in UTC."""
+    return datetime.combine(day, time(0), PARIS).astimezone(UTC)
+
+
+# --- evidence and reasons as JSON ---------------------------------------------------------------
+
+
+def evidence_to_json(evidence: Evidence) -> dict[str, Any]:
+    out = asdict(evidence)
+    for key in _DATE_FIELDS:
+        value = out.get(key)
+        if isinstance(value, date):
+            out[key] = value.isoformat()
+    out["kind"] = evidence.kind.value
+    return out
+
+
+def evidence_from_json(data: dict[str, Any] | None) -> Evidence | None:
+    if not data:
+        return None
+    known = {f.name for f in fields(Evidence)}
+    values = {k: v for k, v in data.items() if k in known}
+    for key in _DATE_FIELDS & values.keys():
+        if values[key]:
+            values[key] = date.fromisoformat(str(values[key])[:10])
+    return Evidence(**values)
+
+
+def reason_to_json(reason: Reason) -> dict[str, Any]:
+    return {
+        "code": str(reason.code),
+        "message": reason.message,
+        "since": reason.since.isoformat() if reason.since else None,
+        "evidence": reason.evidence,
+        "requirement": str(reason.requirement) if reason.requirement else None,
+    }
+
+
+def reason_from_json(data: dict[str, Any]) -> Reason:
+    since = data.get("since")
+    requirement = data.get("requirement")
+    return Reason(
+        code=data["code"],
+        message=data["message"],
+        since=date.fromisoformat(since) if since else None,
+        evidence=data.get("evidence"),
+        requirement=RequirementType(requirement) if requirement else None,
+    )
+
+
+def result_from_row(
+    status: str | None, reasons: list[dict[str, Any]], valid_until: date | None
+) -> RequirementResult:
+    return RequirementResult(
+        RequirementStatus(status or RequirementStatus.MISSING),
+        [reason_from_json(r) for r in reasons],
+        valid_until,
+    )
+
+
+# --- due dates over several contracts --------------------------------------------------------
+
+
+def status_due_on(contracts: list[Contract], today: date) -> date:
+    """The due date evidence must satisfy today: the latest current one across the contracts
+    (the strictest), or the first notification ahead when none has started yet."""
+    current = [
+        d for c in contracts if (d := current_due_date(c.notified_on, c.ends_on, today)) is not None
+    ]
+    return max(current) if current else min(c.notified_on for c in contracts)
+
+
+def pending_due_on(contracts: list[Contract], served: date | None, today: date) -> date | None:
+    """The next due date not yet served by a check: a missed one is caught up (the current due
+    date, once), otherwise the first one ahead. None: no more check before the end."""
+    candidates: list[date] = []
+    for c in contracts:
+        current = current_due_date(c.notified_on, c.ends_on, today)
+        if current is None and (served is None or served < c.notified_on):
+            candidates.append(c.notified_on)  # not notified yet: checked on notification
+            continue
+        if current is not None and (served is None or current > served):
+            candidates.append(current)
+            continue
+        assert served is not None
+        following = next_due_date(c.notified_on, c.ends_on, max(served, today))
+        if following is not None:
+            candidates.append(following)
+    return min(candidates) if candidates else None
+
+
+def evaluate(
+    rtype: RequirementType,
+    evidence: Evidence | None,
+    *,
+    due_on: date,
+    today: date,
+    policy: CompliancePolicy,
+) -> RequirementResult:
+    return requirement_status(rtype, evidence, due_on=due_on, today=today, policy=policy)

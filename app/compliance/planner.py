@@ -1,0 +1,343 @@
+"""What is due, from the database alone: requirement rows for every live contract holder, their
+next due time and current status; claiming due rows for the queue; reclaiming lost ones.
+
+Every function takes a session and only flushes: the tick, the jobs, the API and the CLI own
+their unit of work. Claims are `UPDATE … WHERE run_state = 'idle'`, so several workers never
+claim the same row twice, and each claim carries a lease: a row queued or running past its lease
+(dead worker, flushed Redis) goes back to idle and is claimed again — a check is never lost.
+"""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, tuple_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.common import utcnow
+from app.compliance.evaluation import (
+    evaluate,
+    evidence_from_json,
+    pending_due_on,
+    reason_to_json,
+    start_of,
+    status_due_on,
+    today_in_paris,
+)
+from app.compliance.models import RequirementState, RunState, StatusEvent
+from app.compliance.rules import (
+    CompliancePolicy,
+    HolderKind,
+    RequirementType,
+    contract_ended,
+    required_types,
+)
+from app.contracts.models import Contract, ContractHolder
+from app.documents.journal import append_journal
+from app.suppliers.models import Supplier
+
+Pair = tuple[uuid.UUID, uuid.UUID]  # (buyer_id, supplier_id)
+KIND_STATUS_CHANGED = "compliance.status_changed"
+_CHUNK = 400
+
+
+@dataclass(frozen=True)
+class Claim:
+    buyer_id: uuid.UUID
+    supplier_id: uuid.UUID
+    due_on: date
+
+    @property
+    def job_id(self) -> str:
+        """Deterministic: the same due date of the same pair is one job, whoever enqueues it."""
+        return f"check:{self.buyer_id}:{self.supplier_id}:{self.due_on.isoformat()}"
+
+
+def _chunks(items: list[Pair], size: int = _CHUNK) -> list[list[Pair]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def live_contracts(
+    session: AsyncSession, pairs: list[Pair] | None, today: date
+) -> dict[Pair, list[tuple[Contract, Supplier]]]:
+    query = (
+        select(Contract, ContractHolder.supplier_id, Supplier)
+        .join(ContractHolder, col(ContractHolder.contract_id) == Contract.id)
+        .join(Supplier, col(Supplier.id) == ContractHolder.supplier_id)
+    )
+    if pairs is not None:
+        query = query.where(
+            tuple_(col(Contract.buyer_id), col(ContractHolder.supplier_id)).in_(pairs)
+        )
+    else:
+        query = query.where(col(Contract.ends_on) >= today - timedelta(days=1))
+    out: dict[Pair, list[tuple[Contract, Supplier]]] = defaultdict(list)
+    for contract, supplier_id, supplier in (await session.exec(query)).all():
+        if not contract_ended(contract.ends_on, today):
+            out[(contract.buyer_id, supplier_id)].append((contract, supplier))
+    return out
+
+
+async def _rows_for(
+    session: AsyncSession, pairs: list[Pair] | None
+) -> dict[Pair, list[RequirementState]]:
+    query = select(RequirementState)
+    if pairs is not None:
+        query = query.where(
+            tuple_(col(RequirementState.buyer_id), col(RequirementState.supplier_id)).in_(pairs)
+        )
+    else:
+        query = query.where(col(RequirementState.active))
+    out: dict[Pair, list[RequirementState]] = defaultdict(list)
+    for row in (await session.exec(query)).all():
+        out[(row.buyer_id, row.supplier_id)].append(row)
+    return out
+
+
+def requirements_of(
+    contracts: list[tuple[Contract, Supplier]], policy: CompliancePolicy
+) -> dict[RequirementType, list[Contract]]:
+    """Each requirement of the pair and the contracts that ask for it."""
+    needed: dict[RequirementType, list[Contract]] = defaultdict(list)
+    for contract, supplier in contracts:
+        kind = HolderKind.FOREIGN if supplier.siren is None else HolderKind.FRENCH
+        try:
+            types = required_types(
+                kind,
+                explicit=[RequirementType(t) for t in contract.extra_requirements],
+                cpv_code=contract.cpv_code,
+                policy=policy,
+            )
+        except ValueError:  # an unreadable CPV code: the base requirements still apply
+            types = required_types(kind, policy=policy)
+        for rtype in types:
+            needed[rtype].append(contract)
+    return needed
+
+
+async def sync_pairs(
+    session: AsyncSession,
+    pairs: list[Pair] | None,
+    *,
+    policy: CompliancePolicy,
+    now: datetime | None = None,
+    why: str | None = None,
+) -> int:
+    """Create missing rows, follow amendments and ends of execution, recompute every status.
+
+    `pairs=None`: every pair with a live contract or an active row. Returns rows changed.
+    """
+    now = now or utcnow()
+    today = today_in_paris(now)
+    changed = 0
+    if pairs is None:
+        contracts = await live_contracts(session, None, today)
+        rows = await _rows_for(session, None)
+        chunks = _chunks(sorted(set(contracts) | set(rows)))
+        for chunk in chunks:  # reload by chunk: inactive rows of live pairs are needed too
+            changed += await sync_pairs(session, chunk, policy=policy, now=now, why=why)
+        return changed
+    for chunk in _chunks(list(set(pairs))):
+        contracts = await live_contracts(session, chunk, today)
+        rows = await _rows_for(session, chunk)
+        for pair in chunk:
+            changed += await _sync_pair(
+                session, pair, contracts.get(pair, []), rows.get(pair, []), policy, now, why
+            )
+    await session.flush()
+    return changed
+
+
+async def _sync_pair(
+    session: AsyncSession,
+    pair: Pair,
+    contracts: list[tuple[Contract, Supplier]],
+    rows: list[RequirementState],
+    policy: CompliancePolicy,
+    now: datetime,
+    why: str | None,
+) -> int:
+    today = today_in_paris(now)
+    needed = requirements_of(contracts, policy)
+    by_type = {row.requirement: row for row in rows}
+    changed = 0
+    for rtype in needed:
+        if rtype.value not in by_type:
+            row = RequirementState(buyer_id=pair[0], supplier_id=pair[1], requirement=rtype)
+            session.add(row)
+            by_type[rtype.value] = row
+    for name, row in by_type.items():
+        rtype = RequirementType(name)
+        live = needed.get(rtype, [])
+        before = (row.active, row.status, row.next_due_at, row.due_on, row.reasons)
+        if not live:  # no contract in execution asks for it: stop checking, keep the history
+            row.active, row.next_due_at = False, None
+            if row.run_state != RunState.IDLE:
+                row.run_state, row.lease_until = RunState.IDLE, None
+        else:
+            row.active = True
+            if row.run_state == RunState.IDLE:
+                _schedule(row, live, today)
+            result = evaluate(
+                rtype,
+                evidence_from_json(row.evidence),
+                due_on=status_due_on(live, today),
+                today=today,
+                policy=policy,
+            )
+            reasons = [reason_to_json(r) for r in result.reasons]
+            if row.status != result.status.value:
+                await record_event(session, row, result.status.value, reasons, why, now)
+            row.status, row.reasons, row.valid_until = (
+                result.status.value,
+                reasons,
+                result.valid_until,
+            )
+            row.evaluated_on = today
+        if before != (row.active, row.status, row.next_due_at, row.due_on, row.reasons):
+            row.updated_at = now
+            session.add(row)
+            changed += 1
+    return changed
+
+
+def _schedule(row: RequirementState, live: list[Contract], today: date) -> None:
+    due = pending_due_on(live, row.served_due_on, today)
+    if due is None:
+        row.due_on, row.next_due_at = None, None
+        return
+    if row.due_on != due:
+        row.retry_at = None  # a wait belonged to the previous due date
+    row.due_on = due
+    at = start_of(due)
+    if row.retry_at is not None and row.retry_at > at:
+        at = row.retry_at  # the source asked to come back later (URSSAF manual review: 48 h)
+    row.next_due_at = at
+
+
+async def record_event(
+    session: AsyncSession,
+    row: RequirementState,
+    new_status: str,
+    reasons: list[dict[str, object]],
+    why: str | None,
+    now: datetime,
+) -> None:
+    """One event per status change, mirrored in the archive's hash-chained journal."""
+    codes = [str(r["code"]) for r in reasons]
+    event = StatusEvent(
+        buyer_id=row.buyer_id,
+        supplier_id=row.supplier_id,
+        requirement=row.requirement,
+        old_status=row.status,
+        new_status=new_status,
+        reason_codes=codes,
+        why=(why or (str(reasons[0]["message"]) if reasons else None) or "")[:500] or None,
+        at=now,
+    )
+    session.add(event)
+    await append_journal(
+        session,
+        KIND_STATUS_CHANGED,
+        f"supplier:{row.supplier_id}",
+        {
+            "buyer_id": str(row.buyer_id),
+            "supplier_id": str(row.supplier_id),
+            "requirement": row.requirement,
+            "old": row.status,
+            "new": new_status,
+            "reason_codes": codes,
+            "why": event.why,
+        },
+    )
+
+
+# --- claiming and reclaiming ------------------------------------------------------------------
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    pairs: list[Pair] | None = None,
+    force: bool = False,
+) -> list[Claim]:
+    """Mark up to `limit` pairs' due rows `queued` and return one claim per pair.
+
+    `force`: claim the pairs' idle rows even if not due (a re-check asked by the buyer).
+    """
+    due = and_(
+        col(RequirementState.active),
+        col(RequirementState.run_state) == RunState.IDLE,
+        col(RequirementState.due_on).is_not(None),
+    )
+    if not force:
+        due = and_(due, col(RequirementState.next_due_at) <= now)
+    scope = tuple_(col(RequirementState.buyer_id), col(RequirementState.supplier_id))
+    if pairs is None:
+        query = (
+            select(RequirementState.buyer_id, RequirementState.supplier_id)
+            .where(due)
+            .group_by(col(RequirementState.buyer_id), col(RequirementState.supplier_id))
+            .order_by(func.min(RequirementState.next_due_at))
+            .limit(limit)
+        )
+        pairs = [(b, s) for b, s in (await session.exec(query)).all()]
+    if not pairs:
+        return []
+    claimed: dict[Pair, date] = {}
+    for chunk in _chunks(pairs):
+        stmt = (
+            update(RequirementState)
+            .where(due, scope.in_(chunk))
+            .values(run_state=RunState.QUEUED, lease_until=now + lease, updated_at=now)
+            .returning(
+                col(RequirementState.buyer_id),
+                col(RequirementState.supplier_id),
+                col(RequirementState.due_on),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        for buyer_id, supplier_id, due_on in (await session.exec(stmt)).all():  # type: ignore[call-overload]
+            key = (buyer_id, supplier_id)
+            claimed[key] = min(due_on, claimed.get(key, due_on))
+    return [Claim(b, s, d) for (b, s), d in claimed.items()]
+
+
+async def reclaim_expired(session: AsyncSession, *, now: datetime) -> int:
+    """Rows queued or running past their lease go back to idle (due again at once)."""
+    stmt = (
+        update(RequirementState)
+        .where(
+            col(RequirementState.run_state).in_([RunState.QUEUED, RunState.RUNNING]),
+            or_(
+                col(RequirementState.lease_until).is_(None),
+                col(RequirementState.lease_until) < now,
+            ),
+        )
+        .values(run_state=RunState.IDLE, lease_until=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.exec(stmt)  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+async def in_flight(session: AsyncSession) -> int:
+    query = select(func.count()).where(
+        col(RequirementState.run_state).in_([RunState.QUEUED, RunState.RUNNING])
+    )
+    return int((await session.exec(query)).one())
+
+
+async def pairs_of_contract(session: AsyncSession, contract_id: uuid.UUID) -> list[Pair]:
+    """The contract's holders. A holder removed by an amendment is let go by the tick's full
+    pass (and by its own next check, which syncs its pair first)."""
+    contract = await session.get(Contract, contract_id)
+    if contract is None:
+        return []
+    holders = select(ContractHolder.supplier_id).where(ContractHolder.contract_id == contract_id)
+    return [(contract.buyer_id, s) for s in (await session.exec(holders)).all()]

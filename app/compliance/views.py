@@ -1,0 +1,325 @@
+"""Read side: compliance of a supplier, of a contract, the gaps and the bulk lookup."""
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import SQLModel, col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.buyers.models import Buyer
+from app.common import utcnow
+from app.compliance.evaluation import (
+    evaluate,
+    evidence_from_json,
+    reason_to_json,
+    result_from_row,
+    today_in_paris,
+)
+from app.compliance.models import RequirementState
+from app.compliance.planner import requirements_of
+from app.compliance.rules import (
+    CompliancePolicy,
+    OverallResult,
+    RequirementResult,
+    RequirementStatus,
+    RequirementType,
+    combine_statuses,
+    current_due_date,
+    overall_status,
+)
+from app.contracts.models import Contract, ContractHolder
+from app.suppliers.models import Supplier
+
+
+class ReasonPublic(SQLModel):
+    code: str
+    message: str
+    since: date | None
+    evidence: str | None
+
+
+class RequirementPublic(SQLModel):
+    type: str
+    status: str
+    valid_until: date | None
+    next_check_on: date | None
+    document_id: uuid.UUID | None
+    last_checked_at: datetime | None
+    reasons: list[ReasonPublic]
+    alert: str | None = None
+    buyer_siret: str | None = None  # set for a contractor, who sees every buyer's needs
+
+
+class SupplierRef(SQLModel):
+    id: uuid.UUID
+    siren: str | None
+    name: str | None
+
+
+class SupplierCompliance(SQLModel):
+    supplier: SupplierRef
+    status: str
+    reasons: list[ReasonPublic]
+    requirements: list[RequirementPublic]
+
+
+class ContractCompliance(SQLModel):
+    contract_id: uuid.UUID
+    reference: str
+    status: str
+    reasons: list[ReasonPublic]
+    holders: list[SupplierCompliance]
+
+
+class Gap(SQLModel):
+    id: uuid.UUID
+    supplier: SupplierRef
+    type: str
+    status: str
+    valid_until: date | None
+    next_check_on: date | None
+    document_id: uuid.UUID | None
+    reasons: list[ReasonPublic]
+
+
+class GapPage(SQLModel):
+    items: list[Gap]
+    next_cursor: str | None
+
+
+def _reasons(reasons: list[Any]) -> list[ReasonPublic]:
+    out = []
+    for r in reasons:
+        data = r if isinstance(r, dict) else reason_to_json(r)
+        out.append(
+            ReasonPublic(**{k: data.get(k) for k in ("code", "message", "since", "evidence")})
+        )
+    return out
+
+
+def _next_check_on(row: RequirementState) -> date | None:
+    return today_in_paris(row.next_due_at) if row.next_due_at and row.active else None
+
+
+def requirement_public(
+    row: RequirementState, result: RequirementResult | None = None, buyer_siret: str | None = None
+) -> RequirementPublic:
+    result = result or result_from_row(row.status, row.reasons, row.valid_until)
+    return RequirementPublic(
+        type=row.requirement,
+        status=result.status.value,
+        valid_until=result.valid_until,
+        next_check_on=_next_check_on(row),
+        document_id=row.document_id,
+        last_checked_at=row.last_checked_at,
+        reasons=_reasons(result.reasons),
+        alert=row.alert,
+        buyer_siret=buyer_siret,
+    )
+
+
+def supplier_ref(supplier: Supplier) -> SupplierRef:
+    return SupplierRef(id=supplier.id, siren=supplier.siren, name=supplier.name)
+
+
+def _overall(
+    results: list[RequirementResult], today: date, policy: CompliancePolicy
+) -> OverallResult:
+    return overall_status(results, today=today, policy=policy)
+
+
+async def supplier_compliance(
+    session: AsyncSession,
+    supplier: Supplier,
+    *,
+    buyer_id: uuid.UUID | None,
+    policy: CompliancePolicy,
+) -> SupplierCompliance:
+    """Under one buyer; or, for the contractor itself (`buyer_id=None`), under each of them."""
+    query = select(RequirementState, Buyer.siret).join(
+        Buyer, col(Buyer.id) == RequirementState.buyer_id
+    )
+    query = query.where(RequirementState.supplier_id == supplier.id)
+    if buyer_id is not None:
+        query = query.where(RequirementState.buyer_id == buyer_id)
+    rows = list((await session.exec(query.order_by(col(RequirementState.id)))).all())
+    live = [(r, s) for r, s in rows if r.active] or rows  # ended contracts: their history
+    today = today_in_paris(utcnow())
+    by_buyer: dict[uuid.UUID, list[RequirementResult]] = defaultdict(list)
+    requirements = []
+    for row, siret in live:
+        result = result_from_row(row.status, row.reasons, row.valid_until)
+        by_buyer[row.buyer_id].append(result)
+        requirements.append(requirement_public(row, result, siret if buyer_id is None else None))
+    overall = combine_statuses(_overall(rs, today, policy) for rs in by_buyer.values())
+    return SupplierCompliance(
+        supplier=supplier_ref(supplier),
+        status=overall.status.value,
+        reasons=_reasons(overall.reasons),
+        requirements=requirements,
+    )
+
+
+async def contract_compliance(
+    session: AsyncSession, contract: Contract, *, policy: CompliancePolicy
+) -> ContractCompliance:
+    """Each holder judged against this contract's own due date, then the worst holder wins."""
+    today = today_in_paris(utcnow())
+    query = (
+        select(Supplier)
+        .join(ContractHolder, col(ContractHolder.supplier_id) == Supplier.id)
+        .where(ContractHolder.contract_id == contract.id)
+        .order_by(col(Supplier.id))
+    )
+    suppliers = list((await session.exec(query)).all())
+    states = select(RequirementState).where(
+        RequirementState.buyer_id == contract.buyer_id,
+        col(RequirementState.supplier_id).in_([s.id for s in suppliers]),
+    )
+    rows: dict[tuple[uuid.UUID, str], RequirementState] = {
+        (r.supplier_id, r.requirement): r for r in (await session.exec(states)).all()
+    }
+    due = current_due_date(contract.notified_on, contract.ends_on, today) or contract.notified_on
+    holders = []
+    for supplier in suppliers:
+        results, public = [], []
+        for rtype in requirements_of([(contract, supplier)], policy):
+            row = rows.get((supplier.id, rtype.value))
+            evidence = evidence_from_json(row.evidence) if row else None
+            result = evaluate(rtype, evidence, due_on=due, today=today, policy=policy)
+            results.append(result)
+            if row is not None:
+                public.append(requirement_public(row, result))
+            else:
+                public.append(_unplanned(rtype, result))
+        overall = _overall(results, today, policy)
+        holders.append(
+            SupplierCompliance(
+                supplier=supplier_ref(supplier),
+                status=overall.status.value,
+                reasons=_reasons(overall.reasons),
+                requirements=public,
+            )
+        )
+    combined = combine_statuses((h.status, []) for h in holders)
+    reasons = [r for h in holders if h.status != "compliant" for r in h.reasons]
+    return ContractCompliance(
+        contract_id=contract.id,
+        reference=contract.reference,
+        status=combined.status.value,
+        reasons=reasons,
+        holders=holders,
+    )
+
+
+def _unplanned(rtype: RequirementType, result: RequirementResult) -> RequirementPublic:
+    return RequirementPublic(
+        type=rtype.value,
+        status=result.status.value,
+        valid_until=None,
+        next_check_on=None,
+        document_id=None,
+        last_checked_at=None,
+        reasons=_reasons(result.reasons),
+    )
+
+
+async def list_gaps(
+    session: AsyncSession,
+    buyer_id: uuid.UUID,
+    *,
+    statuses: list[str] | None,
+    requirement: str | None,
+    due_within: int | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[tuple[RequirementState, Supplier]]:
+    """Active requirements that are not `valid` (or in `statuses`), oldest row first."""
+    query = (
+        select(RequirementState, Supplier)
+        .join(Supplier, col(Supplier.id) == RequirementState.supplier_id)
+        .where(RequirementState.buyer_id == buyer_id, col(RequirementState.active))
+    )
+    if statuses:
+        query = query.where(col(RequirementState.status).in_(statuses))
+    else:
+        query = query.where(
+            or_(
+                col(RequirementState.status).is_(None),
+                col(RequirementState.status) != RequirementStatus.VALID,
+            )
+        )
+    if requirement:
+        query = query.where(RequirementState.requirement == requirement)
+    if due_within is not None:
+        now = utcnow()
+        horizon = today_in_paris(now) + timedelta(days=due_within)
+        query = query.where(
+            or_(
+                col(RequirementState.valid_until) <= horizon,
+                col(RequirementState.next_due_at) <= now + timedelta(days=due_within),
+            )
+        )
+    if after is not None:
+        query = query.where(col(RequirementState.id) > after)
+    query = query.order_by(col(RequirementState.id)).limit(limit)
+    return [(r, s) for r, s in (await session.exec(query)).all()]
+
+
+def gap_public(row: RequirementState, supplier: Supplier) -> Gap:
+    req = requirement_public(row)
+    return Gap(
+        id=row.id,
+        supplier=supplier_ref(supplier),
+        type=req.type,
+        status=req.status,
+        valid_until=req.valid_until,
+        next_check_on=req.next_check_on,
+        document_id=req.document_id,
+        reasons=req.reasons,
+    )
+
+
+async def lookup(
+    session: AsyncSession, buyer_id: uuid.UUID, sirens: list[str], policy: CompliancePolicy
+) -> list[dict[str, Any]]:
+    """Status of many suppliers at once (an ERP before a payment run): one query."""
+    query = (
+        select(RequirementState, Supplier.siren)
+        .join(Supplier, col(Supplier.id) == RequirementState.supplier_id)
+        .where(RequirementState.buyer_id == buyer_id, col(Supplier.siren).in_(sirens))
+    )
+    rows: dict[str, list[RequirementState]] = defaultdict(list)
+    for row, siren in (await session.exec(query)).all():
+        rows[str(siren)].append(row)
+    today = today_in_paris(utcnow())
+    out = []
+    for siren in sirens:
+        found = rows.get(siren)
+        if not found:
+            out.append(
+                {"siren": siren, "found": False, "status": None, "reasons": [], "requirements": []}
+            )
+            continue
+        live = [r for r in found if r.active] or found
+        results = [result_from_row(r.status, r.reasons, r.valid_until) for r in live]
+        overall = _overall(results, today, policy)
+        out.append(
+            {
+                "siren": siren,
+                "found": True,
+                "status": overall.status.value,
+                "reasons": [r.model_dump() for r in _reasons(overall.reasons)],
+                "requirements": [
+                    {
+                        "type": r.requirement,
+                        "status": res.status.value,
+                        "valid_until": res.valid_until,
+                    }
+                    for r, res in zip(live, results, strict=True)
+                ],
+            }
+        )
+    return out
