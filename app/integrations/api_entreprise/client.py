@@ -89,7 +89,8 @@ class ApiEntrepriseClient:
         self._owns_http = http is None
         self.http = http or httpx.AsyncClient(
             base_url=self.base_url,
-            transport=transport,
+            # retries=1 re-attempts a failed CONNECT only: that request never reached upstream.
+            transport=transport or httpx.AsyncHTTPTransport(retries=1),
             timeout=httpx.Timeout(settings.json_timeout, connect=min(3.0, settings.json_timeout)),
             headers={"Accept": "application/json"},
         )
