@@ -22,14 +22,16 @@ def build_limiter(
     is used if set, else the in-process limiter (embedded mode, a single process)."""
     ae = settings.api_entreprise
     limits = {Family.JSON: ae.json_per_minute, Family.DOCUMENTS: ae.documents_per_minute}
-    window = {"window_seconds": ae.rate_window_seconds, "margin_seconds": ae.rate_margin_seconds}
+    window, margin = ae.rate_window_seconds, ae.rate_margin_seconds
     if redis is None and settings.redis_url:
         import redis.asyncio as aioredis
 
         redis = aioredis.from_url(settings.redis_url)
     if redis is not None:
-        return RedisRateLimiter(redis, limits, prefix=prefix, **window)
-    return MemoryRateLimiter(limits, **window)
+        return RedisRateLimiter(
+            redis, limits, prefix=prefix, window_seconds=window, margin_seconds=margin
+        )
+    return MemoryRateLimiter(limits, window_seconds=window, margin_seconds=margin)
 
 
 def build_client(

@@ -77,7 +77,7 @@ def interpret(op: Operation, response: httpx.Response, now: datetime) -> Outcome
     error = _first_error(body)
     code = error.get("code") if isinstance(error.get("code"), str) else None
     message = error.get("detail") or error.get("title")
-    meta = error.get("meta") if isinstance(error.get("meta"), dict) else {}
+    meta: dict[str, Any] = error["meta"] if isinstance(error.get("meta"), dict) else {}
     retry_in = meta.get("retry_in") if isinstance(meta.get("retry_in"), int | float) else None
 
     def pending(default: timedelta) -> Outcome:
