@@ -217,6 +217,12 @@ class ApiEntrepriseClient:
             self.breaker.record_neutral(op.provider)
             msg = "Quota d'appels atteint, nouvel essai programmé"
             return Outcome(OutcomeKind.PENDING, op.name, None, message=msg, retry_at=exc.retry_at)
+        except Exception as exc:  # the limiter's store (Redis) is down: never call unthrottled
+            self.breaker.record_neutral(op.provider)
+            logger.error("api_entreprise: rate limiter unavailable: %s", type(exc).__name__)
+            msg = "Limiteur de débit indisponible, nouvel essai programmé"
+            retry = now + timedelta(minutes=1)
+            return Outcome(OutcomeKind.PENDING, op.name, None, message=msg, retry_at=retry)
 
         timeout = (
             self.settings.document_timeout

@@ -23,13 +23,19 @@ def build_limiter(
     ae = settings.api_entreprise
     limits = {Family.JSON: ae.json_per_minute, Family.DOCUMENTS: ae.documents_per_minute}
     window, margin = ae.rate_window_seconds, ae.rate_margin_seconds
+    owns = False
     if redis is None and settings.redis_url:
         import redis.asyncio as aioredis
 
-        redis = aioredis.from_url(settings.redis_url)
+        redis, owns = aioredis.from_url(settings.redis_url), True
     if redis is not None:
         return RedisRateLimiter(
-            redis, limits, prefix=prefix, window_seconds=window, margin_seconds=margin
+            redis,
+            limits,
+            prefix=prefix,
+            window_seconds=window,
+            margin_seconds=margin,
+            owns_redis=owns,
         )
     return MemoryRateLimiter(limits, window_seconds=window, margin_seconds=margin)
 

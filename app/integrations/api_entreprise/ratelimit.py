@@ -210,10 +210,12 @@ class RedisRateLimiter(RateLimiter):
         window_seconds: float = 60.0,
         margin_seconds: float = 1.0,
         prefix: str = "vigie:api_entreprise",
+        owns_redis: bool = False,
     ) -> None:
         super().__init__(limits, window_seconds=window_seconds, margin_seconds=margin_seconds)
         self.redis = redis
         self.prefix = prefix
+        self.owns_redis = owns_redis
         self._acquire = redis.register_script(_ACQUIRE)
         self._observe = redis.register_script(_OBSERVE)
 
@@ -242,3 +244,7 @@ class RedisRateLimiter(RateLimiter):
     async def block(self, token_id: str, family: Family, until: float) -> None:
         _, blocked, cap = self._keys(token_id, family)
         await self._observe(keys=[blocked, cap], args=["block", int(until * 1000), 0])
+
+    async def aclose(self) -> None:
+        if self.owns_redis:
+            await self.redis.aclose()

@@ -254,3 +254,16 @@ def test_operations_are_frozen() -> None:
     op = OPERATIONS["urssaf_attestation_vigilance"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         op.name = "x"  # type: ignore[misc]
+
+
+async def test_limiter_store_down_is_pending_and_nothing_is_sent(make_client, staging) -> None:
+    from app.integrations.api_entreprise.ratelimit import MemoryRateLimiter
+
+    class Down(MemoryRateLimiter):
+        async def _try_acquire(self, token_id, family):  # type: ignore[no-untyped-def]
+            raise ConnectionError("redis down")
+
+    client = make_client(limiter=Down({}))
+    outcome = await client.insee_unite_legale("552049447", recipient=BUYER_SIRET, object="M")
+    assert outcome.kind is OutcomeKind.PENDING and outcome.retry_at == NOON + timedelta(minutes=1)
+    assert staging.requests == []
