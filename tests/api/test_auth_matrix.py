@@ -41,14 +41,6 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/keys"): Rule(frozenset({ADM})),
     ("GET", "/v1/keys"): Rule(frozenset({ADM})),
     ("DELETE", "/v1/keys/{prefix}"): Rule(frozenset({ADM})),
-    # compliance (app/compliance/router.py, tested in depth in tests/compliance)
-    ("GET", "/v1/suppliers/{siren}/compliance"): Rule(
-        frozenset({OFF, ERP, CON}), tenant_scoped=True
-    ),
-    ("GET", "/v1/contracts/{contract_id}/compliance"): Rule(
-        frozenset({OFF, ERP}), tenant_scoped=True
-    ),
-    ("POST", "/v1/suppliers/{siren}/checks"): Rule(frozenset({OFF, ERP}), tenant_scoped=True),
     # the evidence archive (app/documents/router.py, tested in depth in tests/documents)
     ("GET", "/v1/contracts/{contract_id}/dossier"): Rule(
         frozenset({OFF, ERP}), tenant_scoped=True, denied=404

@@ -1,0 +1,65 @@
+"""/healthz: each component with its state; 503 when a required one is down."""
+
+from collections.abc import Awaitable, Callable
+
+import httpx
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from app.config import Settings
+from app.main import create_app
+
+
+async def _healthz(
+    settings: Settings, before: Callable[[FastAPI], Awaitable[None]] | None = None
+) -> httpx.Response:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        if before is not None:
+            await before(app)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://vigie.test") as client:
+            return await client.get("/healthz")
+
+
+def _with(settings: Settings, **changes: object) -> Settings:
+    return Settings(**{**settings.model_dump(), **changes})
+
+
+async def test_healthz_embedded(settings):
+    r = await _healthz(_with(settings, redis_url=None))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["mode"] == "embedded"
+    assert body["components"]["db"]["status"] == "ok"
+    assert "redis" not in body["components"]
+
+
+async def test_healthz_with_redis(settings, redis_url):
+    r = await _healthz(_with(settings, redis_url=redis_url))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["mode"] == "distributed"
+    assert body["components"]["redis"]["status"] == "ok"
+
+
+async def test_healthz_redis_down(settings, redis_url):
+    # Redis answers at startup (the job queue connects then), then goes away: 503.
+    async def lose_redis(app: FastAPI) -> None:
+        await app.state.redis.aclose()
+        app.state.redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+
+    r = await _healthz(_with(settings, redis_url=redis_url), before=lose_redis)
+    assert r.status_code == 503, r.text
+    body = r.json()
+    assert body["status"] != "ok"
+    assert body["components"]["redis"]["status"] == "down"
+    assert body["components"]["db"]["status"] == "ok"
+
+
+async def test_healthz_db_down(settings):
+    nowhere = "postgresql://postgres@127.0.0.1:1/vigie"  # nothing listens on port 1
+    r = await _healthz(_with(settings, database_url=nowhere, redis_url=None))
+    assert r.status_code == 503, r.text
+    assert r.json()["components"]["db"]["status"] == "down"
