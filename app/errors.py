@@ -118,6 +118,20 @@ _PYDANTIC_MESSAGES = {
     "string_too_long": ("too_long", "Valeur trop longue."),
     "string_too_short": ("too_short", "Valeur trop courte."),
     "uuid_parsing": ("invalid_id", "Identifiant invalide."),
+    "uuid_type": ("invalid_id", "Identifiant invalide."),
+    "model_type": ("invalid_object", "Objet JSON attendu."),
+    "model_attributes_type": ("invalid_object", "Objet JSON attendu."),
+    "dict_type": ("invalid_object", "Objet JSON attendu."),
+    "too_short": ("too_short", "Trop peu d'éléments."),
+    "too_long": ("too_long", "Trop d'éléments."),
+    "enum": ("invalid_choice", "Valeur hors des choix possibles."),
+    "literal_error": ("invalid_choice", "Valeur hors des choix possibles."),
+    "greater_than": ("out_of_range", "Valeur trop petite."),
+    "greater_than_equal": ("out_of_range", "Valeur trop petite."),
+    "less_than": ("out_of_range", "Valeur trop grande."),
+    "less_than_equal": ("out_of_range", "Valeur trop grande."),
+    "string_pattern_mismatch": ("invalid_format", "Format invalide."),
+    "bool_parsing": ("invalid_boolean", "Booléen attendu (true ou false)."),
 }
 
 
@@ -136,24 +150,30 @@ DOMAIN_CODES = frozenset(
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
+    """RFC 6901 pointer into the body ("" is the whole document); `#/query/x` for parameters."""
     parts = list(loc)
     if parts and parts[0] in {"body", "query", "path", "header"}:
         source = parts.pop(0)
         if source != "body":
             return f"#/{source}/" + "/".join(str(p) for p in parts)
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     out = []
     for err in exc.errors():
+        loc = tuple(err["loc"])
         if err["type"] in DOMAIN_CODES:
             code, message = err["type"], str(err["msg"])
         else:
             code, message = _PYDANTIC_MESSAGES.get(
                 err["type"], ("invalid_value", "Valeur invalide.")
             )
-        out.append(field_error(_pointer(tuple(err["loc"])), message, code))
+        if err["type"] == "json_invalid" and len(loc) > 1:
+            # FastAPI puts the character offset in `loc`: not a member of the body.
+            message = f"Le corps de la requête n'est pas un JSON valide (caractère {loc[1]})."
+            loc = loc[:1]
+        out.append(field_error(_pointer(loc), message, code))
     return out
 
 

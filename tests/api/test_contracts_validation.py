@@ -327,3 +327,26 @@ async def test_request_id_echoed(client, tenant):
 
 async def test_unknown_path_is_problem_json(client):
     assert_problem(await client.get("/v1/nothing-here"), 404, "not_found")
+
+
+async def test_invalid_json_points_at_the_document(client, tenant):
+    headers = {**tenant.headers, "Content-Type": "application/json"}
+    r = await client.post("/v1/contracts", content=b'{"reference": ', headers=headers)
+    body = assert_problem(r, 422, "invalid_json")
+    assert pointers(body) == {""}  # RFC 6901: "" is the whole document, not a member "/14"
+    assert "14" in body["errors"][0]["detail"]
+
+
+async def test_body_of_the_wrong_shape(client, tenant):
+    r = await client.post("/v1/contracts", json=[], headers=tenant.headers)
+    body = assert_problem(r, 422, "invalid_object")
+    assert pointers(body) == {""}
+    r = await client.post(
+        "/v1/contracts", json=contract_payload(holders=[]), headers=tenant.headers
+    )
+    assert pointers(assert_problem(r, 422, "too_short")) == {"/holders"}
+
+
+async def test_query_errors_are_coded(client, tenant):
+    r = await client.get("/v1/contracts?limit=0", headers=tenant.headers)
+    assert pointers(assert_problem(r, 422, "out_of_range")) == {"#/query/limit"}
