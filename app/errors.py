@@ -205,6 +205,19 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug stays a 500 (Starlette re-raises it for the server's log after this answer),
+        # but the client still gets problem+json with the request id to quote.
+        return problem(
+            request,
+            status=500,
+            code="internal_error",
+            title="Erreur interne",
+            detail="Une erreur inattendue s'est produite ; elle a été journalisée. "
+            "Indiquez le request_id au support.",
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         status = exc.status_code

@@ -350,3 +350,26 @@ async def test_body_of_the_wrong_shape(client, tenant):
 async def test_query_errors_are_coded(client, tenant):
     r = await client.get("/v1/contracts?limit=0", headers=tenant.headers)
     assert pointers(assert_problem(r, 422, "out_of_range")) == {"#/query/limit"}
+
+
+async def test_unexpected_error_is_a_500_problem(settings, make_buyer, make_key):
+    """A bug answers 500 problem+json (never a 4xx, never a bare text page)."""
+    import httpx
+
+    from app.keys.models import Role
+
+    app = create_app(settings)
+
+    @app.get("/boom-for-test")
+    async def boom() -> None:
+        raise RuntimeError("bug")
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            r = await client.get("/boom-for-test", headers={"X-Request-ID": "trace-500"})
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert (body["code"], body["request_id"]) == ("internal_error", "trace-500")
+    assert "bug" not in r.text  # internals are not disclosed
