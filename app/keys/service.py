@@ -16,6 +16,8 @@ from app.keys.models import ApiKey, Role
 
 KEY_SCHEME = "vg"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # avoid a write on every request
+# RFC 6750 §3: every 401 names the scheme; a key that was sent but refused is an invalid_token.
+INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 def hash_key(key: str) -> str:
@@ -70,13 +72,19 @@ async def create_key(
 async def authenticate(session: AsyncSession, key: str) -> ApiKey:
     parts = key.split("_")
     if len(parts) < 3 or parts[0] != KEY_SCHEME:
-        raise Unauthorized("Clé d'API inconnue ou mal formée.", code="invalid_api_key")
+        raise Unauthorized(
+            "Clé d'API inconnue ou mal formée.", code="invalid_api_key", headers=INVALID_TOKEN
+        )
     prefix = f"{parts[0]}_{parts[1]}"
     record = (await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))).first()
     if record is None or not hmac.compare_digest(record.key_hash, hash_key(key)):
-        raise Unauthorized("Clé d'API inconnue ou mal formée.", code="invalid_api_key")
+        raise Unauthorized(
+            "Clé d'API inconnue ou mal formée.", code="invalid_api_key", headers=INVALID_TOKEN
+        )
     if record.revoked_at is not None:
-        raise Unauthorized("Cette clé d'API a été révoquée.", code="revoked_api_key")
+        raise Unauthorized(
+            "Cette clé d'API a été révoquée.", code="revoked_api_key", headers=INVALID_TOKEN
+        )
     now = utcnow()
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
         record.last_used_at = now

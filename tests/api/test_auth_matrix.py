@@ -159,6 +159,7 @@ async def test_missing_unknown_revoked_keys(client, world, make_key, method, pat
         r = await client.request(method, url, json=body, headers={"Authorization": bad})
         assert r.status_code == 401, (bad, r.text)
         assert_problem(r, 401)
+        assert r.headers["www-authenticate"].startswith("Bearer")  # RFC 6750 §3
 
     # a real key with its secret part altered: same prefix, wrong hash
     real = world.keys["admin"]["Authorization"]
@@ -173,6 +174,7 @@ async def test_missing_unknown_revoked_keys(client, world, make_key, method, pat
     assert revoke.status_code == 204, revoke.text
     r = await client.request(method, url, json=body, headers=headers)
     assert_problem(r, 401, "revoked_api_key")
+    assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
 def _scope_of(world: World, role: Role) -> dict[str, Any]:

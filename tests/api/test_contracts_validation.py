@@ -352,11 +352,9 @@ async def test_query_errors_are_coded(client, tenant):
     assert pointers(assert_problem(r, 422, "out_of_range")) == {"#/query/limit"}
 
 
-async def test_unexpected_error_is_a_500_problem(settings, make_buyer, make_key):
+async def test_unexpected_error_is_a_500_problem(settings):
     """A bug answers 500 problem+json (never a 4xx, never a bare text page)."""
     import httpx
-
-    from app.keys.models import Role
 
     app = create_app(settings)
 
