@@ -72,12 +72,17 @@ class Head:
 
 
 async def _lock(session: AsyncSession) -> None:
-    # PostgreSQL: serialize appends until commit. SQLite: its write lock is global; and the
-    # primary key on seq makes a racing append fail rather than fork the chain.
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        conn = await session.connection()
+    """Serialize appends until the caller commits, so two writers never read the same head.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: its write lock is global; a write
+    that matches no row takes it before the head is read (otherwise two transactions could read
+    the same head; the primary key on seq would then fail the second rather than fork the chain).
+    """
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+    elif conn.dialect.name == "sqlite":
+        await conn.execute(text("UPDATE journal_entries SET seq = seq WHERE 0"))
 
 
 async def get_head(session: AsyncSession) -> Head:

@@ -1,3 +1,4 @@
+import asyncio
 import hashlib
 import os
 
@@ -116,3 +117,21 @@ async def test_rotate_then_verify_clean(doc_sm, archive, parties) -> None:
     assert report.ok, report.problems
     assert report.documents == 4 and report.bytes == sum(map(len, contents))
     assert kinds[-1] == "archive.key_rotated"
+
+
+async def test_concurrent_appends_never_fork_the_chain(doc_sm, archive) -> None:
+    async def writer(n: int) -> None:
+        async with unit_of_work(doc_sm) as session:
+            for i in range(3):
+                await append_journal(session, "check.status", f"supplier:{n}", {"i": i})
+
+    await asyncio.gather(*(writer(n) for n in range(8)))
+    async with unit_of_work(doc_sm) as session:
+        report = await verify_archive(session, archive)
+        per_writer = [
+            [e.subject for e in (await session.exec(select(JournalEntry))).all()][k : k + 3]
+            for k in range(0, 24, 3)
+        ]
+    assert report.ok and report.journal_entries == 24, report.problems
+    # Each unit of work held the lock until its commit: its three entries are consecutive.
+    assert all(len(set(chunk)) == 1 for chunk in per_writer)
