@@ -1,6 +1,6 @@
 from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.buyers.models import Buyer
@@ -37,4 +37,4 @@ async def get_buyer_by_siret(
 
 
 async def list_buyers(session: AsyncSession) -> list[Buyer]:
-    return list((await session.exec(select(Buyer).order_by(Buyer.id))).all())
+    return list((await session.exec(select(Buyer).order_by(col(Buyer.id)))).all())

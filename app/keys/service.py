@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.common import utcnow
@@ -105,7 +105,7 @@ async def revoke_key(session: AsyncSession, prefix: str) -> ApiKey:
 
 
 async def list_keys(session: AsyncSession) -> list[ApiKey]:
-    return list((await session.exec(select(ApiKey).order_by(ApiKey.id))).all())
+    return list((await session.exec(select(ApiKey).order_by(col(ApiKey.id)))).all())
 
 
 async def create_key_for(

@@ -3,13 +3,14 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.contracts.models import Contract, ContractHolder, HolderIn
 from app.errors import NotFound
 from app.suppliers.models import Supplier, SupplierPublic
 
 
-def _lookup(holder: HolderIn):  # type: ignore[no-untyped-def]
+def _lookup(holder: HolderIn) -> SelectOfScalar[Supplier]:
     if holder.siren:
         return select(Supplier).where(Supplier.siren == holder.siren)
     return select(Supplier).where(
@@ -37,7 +38,7 @@ async def ensure_supplier(session: AsyncSession, holder: HolderIn) -> Supplier:
     return supplier
 
 
-def supplier_scope(buyer_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def supplier_scope(buyer_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
     """Ids of the suppliers holding at least one of this buyer's contracts."""
     return (
         select(ContractHolder.supplier_id)
@@ -73,7 +74,7 @@ async def list_suppliers(
     query = select(Supplier).where(col(Supplier.id).in_(supplier_scope(buyer_id)))
     if after is not None:
         query = query.where(Supplier.id > after)
-    return list((await session.exec(query.order_by(Supplier.id).limit(limit))).all())
+    return list((await session.exec(query.order_by(col(Supplier.id)).limit(limit))).all())
 
 
 def to_public(supplier: Supplier) -> SupplierPublic:
