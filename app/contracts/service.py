@@ -189,9 +189,10 @@ async def amend_contract(
             changes["ends_on"] = [contract.ends_on.isoformat(), ends_on.isoformat()]
         contract.ends_on, contract.duration_months = ends_on, data.duration_months
     for field in ("object", "amount_ht", "cpv_code", "extra_requirements"):
+        # null means "unchanged" for required fields; the optional CPV code is cleared by null.
         if (
             field in given
-            and given[field] is not None
+            and (given[field] is not None or field == "cpv_code")
             and getattr(contract, field) != getattr(data, field)
         ):
             changes[field] = [_plain(getattr(contract, field)), _plain(getattr(data, field))]

@@ -192,3 +192,19 @@ async def test_invalid_cursor(client, tenant):
 async def test_invalid_active_on(client, tenant):
     r = await client.get("/v1/contracts?active_on=31/12/2026", headers=tenant.headers)
     assert_problem(r, 422, "invalid_date")
+
+
+async def test_patch_clears_cpv_with_null(client, tenant, sessionmaker):
+    contract = await _create(client, tenant, cpv_code="45210000-2")
+    r = await client.patch(
+        f"/v1/contracts/{contract['id']}", json={"cpv_code": None}, headers=tenant.headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["cpv_code"] is None
+    (amendment,) = await _amendments(sessionmaker, contract["id"])
+    assert amendment.changes == {"cpv_code": ["45210000-2", None]}
+    # null on a required field leaves it unchanged
+    r = await client.patch(
+        f"/v1/contracts/{contract['id']}", json={"amount_ht": None}, headers=tenant.headers
+    )
+    assert r.json()["amount_ht"] == contract["amount_ht"]
