@@ -44,7 +44,7 @@ _settings = get_settings()
 
 class WorkerSettings:
     functions = [run_supplier_check, plan_contract, tick_job]
-    cron_jobs = [cron(tick_job, second=0, run_at_startup=True, timeout=600)]
+    cron_jobs = [cron(tick_job, second=0, run_at_startup=True)]
     on_startup = startup
     on_shutdown = shutdown
     job_serializer = job_serializer
