@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 
 from app.api_calls.cli import api_entreprise_app
+from app.compliance.cli import check_command, sweep_command
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
 from app.documents.cli import archive_app
@@ -23,6 +24,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(archive_app, name="archive")
 app.add_typer(api_entreprise_app, name="api-entreprise")
 app.add_typer(sandbox_app)
+app.command("sweep")(sweep_command)
+app.command("check")(check_command)
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
