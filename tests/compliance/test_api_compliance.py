@@ -1,0 +1,142 @@
+"""The compliance API: roles and tenants, contract status, gaps (JSON, CSV, cursor), re-check,
+bulk lookup — on SQLite with the in-process runner and the sandbox."""
+
+from sqlmodel import func, select
+
+from app.compliance.models import Check
+from app.keys.models import Role
+from tests.compliance.conftest import contract_for, settle
+
+
+async def _setup(client, make_buyer, make_key, runtime, profile, *names):  # type: ignore[no-untyped-def]
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    r = await client.post(
+        "/v1/contracts", json=contract_for(*[profile(n) for n in names]), headers=headers
+    )
+    assert r.status_code == 201, r.text
+    await settle(runtime)
+    return buyer, headers, r.json()
+
+
+async def test_contract_status_is_the_worst_holder(client, make_buyer, make_key, runtime, profile):
+    _, headers, contract = await _setup(
+        client, make_buyer, make_key, runtime, profile, "compliant", "urssaf_refused"
+    )
+    r = await client.get(f"/v1/contracts/{contract['id']}/compliance", headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "non_compliant"
+    statuses = {h["supplier"]["siren"]: h["status"] for h in body["holders"]}
+    assert statuses == {
+        profile("compliant"): "compliant",
+        profile("urssaf_refused"): "non_compliant",
+    }
+    assert any(reason["code"] == "urssaf_refused" for reason in body["reasons"])
+
+
+async def test_another_buyer_sees_nothing(client, make_buyer, make_key, runtime, profile):
+    _, _, contract = await _setup(client, make_buyer, make_key, runtime, profile, "compliant")
+    other = await make_key(Role.OFFICER, buyer=await make_buyer("Autre"))
+    r = await client.get(f"/v1/suppliers/{profile('compliant')}/compliance", headers=other)
+    assert r.status_code == 404
+    r = await client.get(f"/v1/contracts/{contract['id']}/compliance", headers=other)
+    assert r.status_code == 404
+    r = await client.post(f"/v1/suppliers/{profile('compliant')}/checks", headers=other)
+    assert r.status_code == 404
+
+
+async def test_contractor_reads_its_own_compliance(client, make_buyer, make_key, runtime, profile):
+    buyer, _, contract = await _setup(client, make_buyer, make_key, runtime, profile, "compliant")
+    supplier_id = contract["holders"][0]["supplier_id"]
+    import uuid
+
+    own = await make_key(Role.CONTRACTOR, supplier_id=uuid.UUID(supplier_id))
+    r = await client.get(f"/v1/suppliers/{profile('compliant')}/compliance", headers=own)
+    assert r.status_code == 200
+    assert r.json()["status"] == "compliant"
+    assert buyer.siret in {q["buyer_siret"] for q in r.json()["requirements"]}
+    r = await client.post(f"/v1/suppliers/{profile('compliant')}/checks", headers=own)
+    assert r.status_code == 403
+
+
+async def test_gaps_filters_cursor_and_csv(client, make_buyer, make_key, runtime, profile):
+    _, headers, _ = await _setup(
+        client,
+        make_buyer,
+        make_key,
+        runtime,
+        profile,
+        "compliant",
+        "urssaf_refused",
+        "out_of_perimeter",
+        "manual_review",
+    )
+    r = await client.get("/v1/gaps", headers=headers)
+    assert r.status_code == 200
+    gaps = r.json()["items"]
+    assert gaps and all(g["status"] != "valid" for g in gaps)
+    assert profile("compliant") not in {g["supplier"]["siren"] for g in gaps}
+    r = await client.get("/v1/gaps", params={"status": "refused"}, headers=headers)
+    assert {(g["supplier"]["siren"], g["type"]) for g in r.json()["items"]} == {
+        (profile("urssaf_refused"), "urssaf_vigilance")
+    }
+    r = await client.get("/v1/gaps", params={"requirement": "dgfip_fiscal"}, headers=headers)
+    assert {g["type"] for g in r.json()["items"]} == {"dgfip_fiscal"}
+    # Cursor pagination walks every gap once.
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/gaps", params=params, headers=headers)).json()
+        seen += [g["id"] for g in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(g["id"] for g in gaps)
+    r = await client.get("/v1/gaps", headers={**headers, "Accept": "text/csv"})
+    assert r.headers["content-type"].startswith("text/csv")
+    lines = r.text.strip().splitlines()
+    assert lines[0].startswith("siren,name,type,status") and len(lines) == len(gaps) + 1
+    assert "refuse de délivrer" in r.text
+
+
+async def test_recheck_is_idempotent_and_runs(
+    client, make_buyer, make_key, runtime, profile, sessionmaker
+):
+    buyer, headers, _ = await _setup(client, make_buyer, make_key, runtime, profile, "compliant")
+    siren = profile("compliant")
+    first = await client.post(f"/v1/suppliers/{siren}/checks", headers=headers)
+    second = await client.post(f"/v1/suppliers/{siren}/checks", headers=headers)
+    assert first.status_code == second.status_code == 202
+    assert first.json()["job_id"] == second.json()["job_id"]
+    assert second.json()["already_running"] is True
+    await settle(runtime)
+    async with sessionmaker() as session:
+        query = select(func.count()).select_from(Check).where(Check.buyer_id == buyer.id)
+        # The re-check served the same due date: still one check per requirement.
+        assert (await session.exec(query)).one() == 3
+        attempts = (
+            await session.exec(select(Check.attempts).where(Check.buyer_id == buyer.id))
+        ).all()
+        assert set(attempts) == {2}
+
+
+async def test_lookup(client, make_buyer, make_key, runtime, profile):
+    _, headers, _ = await _setup(
+        client, make_buyer, make_key, runtime, profile, "compliant", "ceased"
+    )
+    unknown = profile("unknown")
+    r = await client.post(
+        "/v1/compliance/lookup",
+        json={"sirens": [profile("compliant"), profile("ceased"), unknown]},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    results = {x["siren"]: x for x in r.json()["results"]}
+    assert results[profile("compliant")]["status"] == "compliant"
+    assert results[profile("ceased")]["status"] == "non_compliant"
+    assert results[unknown]["found"] is False
+    r = await client.post(
+        "/v1/compliance/lookup", json={"sirens": ["100000009"] * 1001}, headers=headers
+    )
+    assert r.status_code == 422 and r.json()["code"] == "too_many_sirens"
