@@ -1,0 +1,97 @@
+"""Scheduling on the database: deterministic claims, leases, amendments and ends of execution,
+and the in-process runner's contract (ids, Retry, defer)."""
+
+import asyncio
+from datetime import date, timedelta
+
+from arq.worker import Retry
+from sqlmodel import select
+
+from app.common import utcnow
+from app.compliance import service
+from app.compliance.models import RequirementState
+from app.jobs import InProcessRunner
+from app.keys.models import Role
+from tests.compliance.conftest import contract_for, settle
+from tests.factories import random_siren
+
+
+async def _rows(sessionmaker, buyer_id):  # type: ignore[no-untyped-def]
+    async with sessionmaker() as session:
+        query = select(RequirementState).where(RequirementState.buyer_id == buyer_id)
+        return list((await session.exec(query)).all())
+
+
+async def test_two_ticks_claim_once_and_reconciler_recovers(
+    client, make_buyer, make_key, app, sessionmaker
+):
+    rt = app.state.runtime  # runner not started: jobs are held, nothing runs
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    sirens = [random_siren() for _ in range(3)]
+    r = await client.post("/v1/contracts", json=contract_for(*sirens), headers=headers)
+    assert r.status_code == 201
+    first = await service.tick(rt)
+    second = await service.tick(rt)
+    assert first.claimed >= 3 and second.claimed == 0
+    rows = await _rows(sessionmaker, buyer.id)
+    assert {r.run_state for r in rows} == {"queued"} and len(rows) == 9
+    # Redis lost, worker dead: past the lease the reconciler hands them out again.
+    later = await service.tick(rt, now=utcnow() + timedelta(hours=2))
+    assert later.reclaimed == 9
+    rt.runner.start(tick=False)
+    await settle(rt)
+    assert {r.run_state for r in await _rows(sessionmaker, buyer.id)} == {"idle"}
+
+
+async def test_amendment_adds_and_end_stops(client, make_buyer, make_key, runtime, sessionmaker):
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    r = await client.post("/v1/contracts", json=contract_for(random_siren()), headers=headers)
+    contract = r.json()
+    await settle(runtime)
+    assert {x.requirement for x in await _rows(sessionmaker, buyer.id)} == {
+        "registration",
+        "urssaf_vigilance",
+        "dgfip_fiscal",
+    }
+    r = await client.patch(
+        f"/v1/contracts/{contract['id']}",
+        json={"extra_requirements": ["qualibat"]},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    await settle(runtime)
+    rows = {x.requirement: x for x in await _rows(sessionmaker, buyer.id)}
+    assert rows["qualibat"].active and rows["qualibat"].status is not None
+    # Execution over: no more checks, the history stays.
+    ended = (date.today() - timedelta(days=1)).isoformat()
+    r = await client.patch(
+        f"/v1/contracts/{contract['id']}", json={"ends_on": ended}, headers=headers
+    )
+    assert r.status_code == 200
+    await settle(runtime)
+    await service.tick(runtime, now=utcnow() + timedelta(days=2))
+    rows = await _rows(sessionmaker, buyer.id)
+    assert rows and all(not x.active and x.next_due_at is None and x.status for x in rows)
+
+
+async def test_in_process_runner_dedupes_retries_and_defers():
+    calls: list[tuple[str, int]] = []
+
+    async def flaky(ctx, name):  # type: ignore[no-untyped-def]
+        calls.append((name, ctx["job_try"]))
+        if ctx["job_try"] < 3:
+            raise Retry(defer=0.01)
+
+    runner = InProcessRunner({"flaky": flaky}, {}, max_tries=5)
+    assert await runner.enqueue("flaky", "a", job_id="same")
+    assert not await runner.enqueue("flaky", "a", job_id="same")  # held: still a duplicate
+    runner.start(tick=False)
+    assert not await runner.enqueue("flaky", "a", job_id="same")  # running: still a duplicate
+    assert await runner.enqueue("flaky", "b", job_id="other", defer_by=0.05)
+    await asyncio.wait_for(runner.join(), 5)
+    assert calls.count(("a", 3)) == 1 and [t for n, t in calls if n == "a"] == [1, 2, 3]
+    assert runner.completed == 2 and runner.failed == 0
+    assert await runner.enqueue("flaky", "a", job_id="same")  # done: may run again
+    await runner.aclose()
