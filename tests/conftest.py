@@ -122,6 +122,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         redis_url=os.environ.get("REDIS_URL") or None,
         demo=False,
+        # A queue of its own: other test sessions (or agents) on the same Redis never take our jobs.
+        jobs={"queue_name": f"vigie:test:{uuid.uuid4().hex[:8]}"},
         archive={"dir": tmp_path / "archive", "key_file": tmp_path / "archive-keys.json"},
     )
 

@@ -45,3 +45,8 @@ def contract_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+def prefix_of(key: str) -> str:
+    """The visible prefix of a key `vg_<hex>_<secret>` (the secret may itself contain `_`)."""
+    return "_".join(key.removeprefix("Bearer ").split("_")[:2])

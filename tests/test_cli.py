@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from app.cli import app as cli
 from app.config import Settings, get_settings
 from app.main import create_app
-from tests.factories import random_siret
+from tests.factories import prefix_of, random_siret
 
 runner = CliRunner()
 
@@ -65,7 +65,7 @@ def test_migrate_buyer_key_revoke(cli_env):
     assert result.exit_code == 0, result.output
     key = result.output.strip().splitlines()[-1]
     assert key.startswith("vg_") and " " not in key  # alone on the last line
-    prefix = key[:11]
+    prefix = prefix_of(key)
 
     assert call_api(key, "/v1/contracts").status_code == 200
     result = invoke("keys", "revoke", prefix)

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, PlainSerializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -78,6 +78,8 @@ class ContractAmendment(SQLModel, table=True):
 class HolderIn(SQLModel):
     """`{"siret"}`, `{"siren"}` or, for a foreign company, `{"foreign_id", "country", "name"}`."""
 
+    model_config = ConfigDict(extra="forbid")  # a typo in a field name is an error, not a no-op
+
     siret: Annotated[str | None, BeforeValidator(parse_siret)] = None
     siren: Annotated[str | None, BeforeValidator(parse_siren)] = None
     foreign_id: str | None = Field(default=None, min_length=1, max_length=64)
@@ -125,6 +127,8 @@ def _check_requirements(values: list[str]) -> list[str]:
 
 
 class ContractCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # a typo in a field name is an error, not a no-op
+
     reference: str = Field(min_length=1, max_length=100)
     object: str = Field(min_length=1, max_length=1000)
     amount_ht: Amount
@@ -145,6 +149,8 @@ class ContractCreate(SQLModel):
 
 class ContractUpdate(SQLModel):
     """An amendment (avenant): only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")  # a typo in a field name is an error, not a no-op
 
     object: str | None = Field(default=None, min_length=1, max_length=1000)
     amount_ht: Amount | None = None

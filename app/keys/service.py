@@ -54,7 +54,7 @@ async def create_key(
             "Une clé « admin » n'est rattachée à aucun acheteur ni fournisseur.",
             code="invalid_scope",
         )
-    prefix = f"{KEY_SCHEME}_{secrets.token_hex(4)}"
+    prefix = f"{KEY_SCHEME}_{secrets.token_hex(6)}"  # 48 bits: no collision in practice
     key = f"{prefix}_{secrets.token_urlsafe(32)}"
     record = ApiKey(
         prefix=prefix,

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from app.buyers.models import Buyer
 from app.keys.models import Role
 from tests.api.conftest import assert_problem
-from tests.factories import contract_payload, random_siret
+from tests.factories import contract_payload, prefix_of, random_siret
 
 STRICT_PREFIXES = ("/v1/contracts", "/v1/suppliers", "/v1/buyers", "/v1/keys")
 ADM, OFF, ERP, CON = Role.ADMIN, Role.OFFICER, Role.ERP, Role.CONTRACTOR
@@ -115,7 +115,7 @@ async def _request_for(client, world, make_key, method, path):  # type: ignore[n
     url = path.replace("{contract_id}", world.contract_a).replace("{siren}", world.siren_a)
     if "{prefix}" in url:
         throwaway = await make_key(ADM)
-        url = url.replace("{prefix}", throwaway["Authorization"].split()[1][:11])
+        url = url.replace("{prefix}", prefix_of(throwaway["Authorization"]))
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/v1/contracts"): contract_payload(),
         ("PATCH", "/v1/contracts/{contract_id}"): {"object": f"Avenant {uuid.uuid4()}"},
@@ -169,7 +169,7 @@ async def test_missing_unknown_revoked_keys(client, world, make_key, method, pat
 
     allowed = next(iter(ROUTES[(method, path)].roles))
     headers = await make_key(allowed, **_scope_of(world, allowed))
-    revoked_prefix = headers["Authorization"].split()[1][:11]
+    revoked_prefix = prefix_of(headers["Authorization"])
     revoke = await client.delete(f"/v1/keys/{revoked_prefix}", headers=world.keys["admin"])
     assert revoke.status_code == 204, revoke.text
     r = await client.request(method, url, json=body, headers=headers)

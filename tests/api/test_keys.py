@@ -9,7 +9,7 @@ from app.db import unit_of_work
 from app.keys.models import ApiKey
 from app.models import metadata
 from tests.api.conftest import assert_problem
-from tests.factories import random_siret
+from tests.factories import prefix_of, random_siret
 
 
 async def _dump_database(engine) -> str:  # type: ignore[no-untyped-def]
@@ -54,7 +54,7 @@ async def test_created_key_is_shown_once_and_stored_as_hash(client, make_key, ma
 
 async def test_last_used_at_recorded(client, make_key, make_buyer, sessionmaker, engine):
     headers = await make_key("officer", buyer=await make_buyer())
-    prefix = headers["Authorization"].split()[1][:11]
+    prefix = prefix_of(headers["Authorization"])
 
     async def last_used():  # type: ignore[no-untyped-def]
         async with unit_of_work(sessionmaker) as session:
@@ -79,7 +79,7 @@ async def test_last_used_at_recorded(client, make_key, make_buyer, sessionmaker,
 async def test_revoke_via_api(client, make_key, make_buyer):
     admin = await make_key("admin")
     headers = await make_key("officer", buyer=await make_buyer())
-    prefix = headers["Authorization"].split()[1][:11]
+    prefix = prefix_of(headers["Authorization"])
     assert (await client.get("/v1/contracts", headers=headers)).status_code == 200
     r = await client.delete(f"/v1/keys/{prefix}", headers=admin)
     assert r.status_code == 204, r.text
