@@ -9,7 +9,7 @@ unit of work that created their rows has committed (`app.deps.after_commit`).
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis
@@ -63,7 +63,7 @@ class InProcessRunner:
 
     def __init__(
         self,
-        functions: dict[str, JobFunction],
+        functions: Mapping[str, JobFunction],
         ctx: dict[str, Any],
         *,
         max_jobs: int = 20,

@@ -51,7 +51,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_sandbox(port: int, json_limit: int, doc_limit: int, window: float) -> subprocess.Popen[bytes]:
+def start_sandbox(
+    port: int, json_limit: int, doc_limit: int, window: float
+) -> subprocess.Popen[bytes]:
     code = (
         "import uvicorn\n"
         "from app.integrations.sandbox import SandboxConfig, create_sandbox_app\n"
@@ -139,7 +141,9 @@ async def run(args: argparse.Namespace) -> None:
     try:
         t0 = time.perf_counter()
         await seed(rt, args.suppliers)
-        print(f"seeded {args.suppliers} suppliers in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})")
+        print(
+            f"seeded {args.suppliers} suppliers in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})"
+        )
         last = [0.0]
 
         def progress(done: int, total: int) -> None:
@@ -148,7 +152,8 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"  {done}/{total} suppliers", flush=True)
 
         report = await sweep(rt, on_progress=progress, batch=args.concurrency * 4)
-        stats = httpx.get(f"http://127.0.0.1:{port}/__sandbox/stats").json()
+        async with httpx.AsyncClient() as http:
+            stats = (await http.get(f"http://127.0.0.1:{port}/__sandbox/stats")).json()
         t1 = time.perf_counter()
         async with rt.sessionmaker() as session:
             await sync_pairs(session, None, policy=rt.policy)
@@ -168,8 +173,12 @@ async def run(args: argparse.Namespace) -> None:
     bound = max(json_calls / args.json_limit, docs_calls / args.documents_limit) * span
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"suppliers checked          {report['suppliers']}")
-    print(f"calls (json / documents)   {json_calls} / {docs_calls}  (sandbox total {stats['total_requests']})")
-    print(f"limits per {args.window:g}s window      {args.json_limit} json, {args.documents_limit} documents")
+    print(
+        f"calls (json / documents)   {json_calls} / {docs_calls}  (sandbox total {stats['total_requests']})"
+    )
+    print(
+        f"limits per {args.window:g}s window      {args.json_limit} json, {args.documents_limit} documents"
+    )
     print(f"total time                 {report['seconds']:.1f} s")
     print(f"rate-limit bound           {bound:.1f} s  (ratio {report['seconds'] / bound:.2f})")
     print(f"429 received               {stats['rate_limited']}")
@@ -178,11 +187,25 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def _is_document(name: str) -> bool:
-    return any(k in name for k in ("urssaf", "dgfip", "fntp", "qualibat", "cnetp", "cibtp", "probtp_attestation", "/files/"))
+    return any(
+        k in name
+        for k in (
+            "urssaf",
+            "dgfip",
+            "fntp",
+            "qualibat",
+            "cnetp",
+            "cibtp",
+            "probtp_attestation",
+            "/files/",
+        )
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--suppliers", type=int, default=10_000)
     parser.add_argument("--json-limit", type=int, default=500)
     parser.add_argument("--documents-limit", type=int, default=100)

@@ -147,13 +147,13 @@ def _from_outcomes(rtype: RequirementType, outcomes: list[Outcome], today: date)
         OutcomeKind.UNAVAILABLE: EvidenceKind.UNAVAILABLE,
         OutcomeKind.UNKNOWN_ENTITY: EvidenceKind.UNAVAILABLE,
     }[o.kind]
-    evidence: dict[str, Any] = {"obtained_on": today, "reference": o.request_id}
+    found: dict[str, Any] = {"obtained_on": today, "reference": o.request_id}
     if kind is EvidenceKind.DELIVERED:
-        evidence |= {"issued_on": o.valid_from, "valid_from": o.valid_from}
-        evidence["valid_until"] = o.valid_until
+        found |= {"issued_on": o.valid_from, "valid_from": o.valid_from}
+        found["valid_until"] = o.valid_until
     docs = [d for d in [_archivable(o)] if d is not None]
     return Fetched(
-        rtype, kind, o.kind.value, evidence, docs, message=o.message, request_ids=request_ids
+        rtype, kind, o.kind.value, found, docs, message=o.message, request_ids=request_ids
     )
 
 

@@ -302,7 +302,7 @@ async def claim_due(
             )
             .execution_options(synchronize_session=False)
         )
-        for buyer_id, supplier_id, due_on in (await session.exec(stmt)).all():  # type: ignore[call-overload]
+        for buyer_id, supplier_id, due_on in (await session.exec(stmt)).all():
             key = (buyer_id, supplier_id)
             claimed[key] = min(due_on, claimed.get(key, due_on))
     return [Claim(b, s, d) for (b, s), d in claimed.items()]
@@ -322,7 +322,7 @@ async def reclaim_expired(session: AsyncSession, *, now: datetime) -> int:
         .values(run_state=RunState.IDLE, lease_until=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    result = await session.exec(stmt)  # type: ignore[call-overload]
+    result = await session.exec(stmt)
     return int(result.rowcount or 0)
 
 

@@ -241,12 +241,12 @@ async def run_supplier_check(
     checks: list[tuple[Check, RequirementState]] = []
     async with write_unit(rt) as session:
         for row_id, _ in todo:
-            row = await session.get(RequirementState, row_id)
-            if row is None or row.run_state == RunState.IDLE:
+            state = await session.get(RequirementState, row_id)
+            if state is None or state.run_state == RunState.IDLE:
                 continue  # reclaimed meanwhile and done by another run
-            check, retry = await _persist(session, rt, row, fetched[row_id], job_try=job_try)
-            checks.append((check, row))
-            run.results[row.requirement] = fetched[row_id].outcome
+            check, retry = await _persist(session, rt, state, fetched[row_id], job_try=job_try)
+            checks.append((check, state))
+            run.results[state.requirement] = fetched[row_id].outcome
             if retry is not None:
                 run.retry_in = max(run.retry_in or 0.0, retry)
         await sync_pairs(session, [pair], policy=rt.policy, now=utcnow())

@@ -22,6 +22,7 @@ from app.compliance.planner import requirements_of
 from app.compliance.rules import (
     CompliancePolicy,
     OverallResult,
+    OverallStatus,
     RequirementResult,
     RequirementStatus,
     RequirementType,
@@ -93,9 +94,7 @@ def _reasons(reasons: list[Any]) -> list[ReasonPublic]:
     out = []
     for r in reasons:
         data = r if isinstance(r, dict) else reason_to_json(r)
-        out.append(
-            ReasonPublic(**{k: data.get(k) for k in ("code", "message", "since", "evidence")})
-        )
+        out.append(ReasonPublic.model_validate({k: data.get(k) for k in ReasonPublic.model_fields}))
     return out
 
 
@@ -203,7 +202,7 @@ async def contract_compliance(
                 requirements=public,
             )
         )
-    combined = combine_statuses((h.status, []) for h in holders)
+    combined = combine_statuses((OverallStatus(h.status), []) for h in holders)
     reasons = [r for h in holders if h.status != "compliant" for r in h.reasons]
     return ContractCompliance(
         contract_id=contract.id,

@@ -59,11 +59,19 @@ async def test_each_profile_gets_its_status(
         got = (await client.get(f"/v1/suppliers/{profile('compliant')}", headers=headers)).json()
         compliant = {"id": uuid.UUID(got["id"])}
         docs = (
-            await session.exec(select(Document).where(Document.supplier_id == compliant["id"]))
+            await session.exec(
+                select(Document).where(
+                    Document.supplier_id == compliant["id"], Document.buyer_id == buyer.id
+                )
+            )
         ).all()
         assert {d.media_type for d in docs} == {"application/pdf", "application/json"}
         checks = (
-            await session.exec(select(Check).where(Check.supplier_id == compliant["id"]))
+            await session.exec(
+                select(Check).where(
+                    Check.supplier_id == compliant["id"], Check.buyer_id == buyer.id
+                )
+            )
         ).all()
         assert sorted(c.requirement for c in checks) == [
             "dgfip_fiscal",
@@ -73,7 +81,10 @@ async def test_each_profile_gets_its_status(
         assert all(c.done for c in checks)
         rows = (
             await session.exec(
-                select(RequirementState).where(RequirementState.supplier_id == compliant["id"])
+                select(RequirementState).where(
+                    RequirementState.supplier_id == compliant["id"],
+                    RequirementState.buyer_id == buyer.id,
+                )
             )
         ).all()
         assert all(r.run_state == "idle" and r.next_due_at is not None for r in rows)
