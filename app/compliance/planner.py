@@ -188,7 +188,8 @@ async def _sync_pair(
                 policy=policy,
             )
             reasons = [reason_to_json(r) for r in result.reasons]
-            if row.status != result.status.value:
+            # A new row's first status ("not checked yet") is not a change worth an event.
+            if row.status != result.status.value and (row.status or result.checked):
                 await record_event(session, row, result.status.value, reasons, why, now)
             row.status, row.reasons, row.valid_until = (
                 result.status.value,
