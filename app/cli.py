@@ -1,10 +1,12 @@
 """`vigie …`: the operator's commands."""
 
 import asyncio
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api_calls.cli import api_entreprise_app
 from app.compliance.cli import check_command, sweep_command
@@ -27,14 +29,15 @@ app.add_typer(sandbox_app)
 app.command("sweep")(sweep_command)
 app.command("check")(check_command)
 
+T = TypeVar("T")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def run_db(work):  # type: ignore[no-untyped-def]
+def run_db(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work(session)` in one unit of work on the configured database."""
 
-    async def main():  # type: ignore[no-untyped-def]
+    async def main() -> T:
         engine = make_engine(get_settings().database_url)
         try:
             async with unit_of_work(make_sessionmaker(engine)) as session:
@@ -86,7 +89,7 @@ def demo() -> None:
         return
     from app.demo import seed_demo
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession):
         return await seed_demo(session, settings)
 
     seeded = run_db(work)
@@ -112,7 +115,7 @@ def buyers_create(
     """Register a buyer."""
     from app.buyers.service import create_buyer
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession):
         buyer = await create_buyer(session, siret=siret, name=name)
         return buyer.id
 
@@ -130,7 +133,7 @@ def keys_create(
     """Create an API key; the key itself is printed once, alone on the last line."""
     from app.keys.service import create_key_for
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession):
         issued = await create_key_for(
             session, role=role, buyer_siret=buyer, supplier_siren=supplier, label=label
         )
@@ -148,7 +151,7 @@ def keys_revoke(
     """Revoke a key at once."""
     from app.keys.service import revoke_key
 
-    async def work(session):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession):
         await revoke_key(session, prefix)
 
     run_db(work)

@@ -53,24 +53,30 @@ async def seed_demo(
         siren = DEMO_SIRENS.get(profile)
         if siren is None:
             continue
-        data = ContractCreate(
-            reference=f"DEMO-{today.year}-{index:03d}",
-            object=obj,
-            amount_ht=amount,
-            notified_on=today - timedelta(days=20 * index),
-            duration_months=24,
-            holders=[{"siren": siren}],
-            cpv_code=cpv,
+        data = ContractCreate.model_validate(
+            {
+                "reference": f"DEMO-{today.year}-{index:03d}",
+                "object": obj,
+                "amount_ht": amount,
+                "notified_on": today - timedelta(days=20 * index),
+                "duration_months": 24,
+                "holders": [{"siren": siren}],
+                "cpv_code": cpv,
+            }
         )
         await create_contract(session, buyer.id, data, threshold=settings.vigilance_threshold_ht)
         count += 1
-    foreign = ContractCreate(
-        reference=f"DEMO-{today.year}-{len(DEMO_CONTRACTS) + 1:03d}",
-        object="Études géotechniques",
-        amount_ht="26000",
-        notified_on=today - timedelta(days=10),
-        duration_months=12,
-        holders=[{"foreign_id": "DE811907980", "country": "DE", "name": "Baugrund Institut GmbH"}],
+    foreign = ContractCreate.model_validate(
+        {
+            "reference": f"DEMO-{today.year}-{len(DEMO_CONTRACTS) + 1:03d}",
+            "object": "Études géotechniques",
+            "amount_ht": "26000",
+            "notified_on": today - timedelta(days=10),
+            "duration_months": 12,
+            "holders": [
+                {"foreign_id": "DE811907980", "country": "DE", "name": "Baugrund Institut GmbH"}
+            ],
+        }
     )
     await create_contract(session, buyer.id, foreign, threshold=settings.vigilance_threshold_ht)
     issued = await create_key(session, role=Role.OFFICER, buyer_id=buyer.id, label="démo")

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, PlainSerializer, field_validator, model_validator
+from pydantic import BeforeValidator, PlainSerializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -75,10 +75,8 @@ class ContractAmendment(SQLModel, table=True):
 # --- API schemas -------------------------------------------------------------------------------
 
 
-class HolderIn(SQLModel):
+class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
     """`{"siret"}`, `{"siren"}` or, for a foreign company, `{"foreign_id", "country", "name"}`."""
-
-    model_config = ConfigDict(extra="forbid")  # a typo in a field name is an error, not a no-op
 
     siret: Annotated[str | None, BeforeValidator(parse_siret)] = None
     siren: Annotated[str | None, BeforeValidator(parse_siren)] = None
@@ -126,9 +124,7 @@ def _check_requirements(values: list[str]) -> list[str]:
     return sorted(set(values))
 
 
-class ContractCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # a typo in a field name is an error, not a no-op
-
+class ContractCreate(SQLModel, extra="forbid"):
     reference: str = Field(min_length=1, max_length=100)
     object: str = Field(min_length=1, max_length=1000)
     amount_ht: Amount
@@ -147,10 +143,8 @@ class ContractCreate(SQLModel):
         return value.strip()
 
 
-class ContractUpdate(SQLModel):
+class ContractUpdate(SQLModel, extra="forbid"):
     """An amendment (avenant): only the fields given change."""
-
-    model_config = ConfigDict(extra="forbid")  # a typo in a field name is an error, not a no-op
 
     object: str | None = Field(default=None, min_length=1, max_length=1000)
     amount_ht: Amount | None = None
