@@ -15,9 +15,9 @@ from app.buyers.router import router as buyers_router
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
+from app.db import make_engine, make_sessionmaker
 from app.documents.archive import Archive
 from app.documents.router import router as documents_router
-from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.keys.router import router as keys_router
 from app.runtime import build_runtime
