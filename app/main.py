@@ -8,15 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
 from sqlalchemy import text
 
 from app.buyers.router import router as buyers_router
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
-from app.db import make_engine, make_sessionmaker
-from app.documents.archive import Archive
 from app.documents.router import router as documents_router
 from app.errors import install_error_handlers
 from app.keys.router import router as keys_router
@@ -28,16 +25,14 @@ log = logging.getLogger("vigie")
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the process's components once (app/runtime.py), the same way the worker does."""
     settings: Settings = app.state.settings
-    engine = make_engine(settings.database_url)
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    app.state.archive = Archive.from_settings(settings)  # keys: refuses a keyless production
-    # API Entreprise client (or the in-process sandbox), archive, jobs: app/runtime.py.
-    app.state.runtime = runtime = await build_runtime(settings, engine=engine)
+    # Engine, Redis, API Entreprise client (or the in-process sandbox), archive, job queue.
+    runtime = await build_runtime(settings)
+    app.state.runtime = runtime
+    app.state.engine, app.state.sessionmaker = runtime.engine, runtime.sessionmaker
+    app.state.redis, app.state.archive = runtime.redis, runtime.archive
     in_tests = settings.environment == "test"  # tests start the runner when they need it
-    runtime.archive = app.state.archive
     autostart = settings.jobs.autostart
     if runtime.runner is not None and (autostart or (autostart is None and not in_tests)):
         runtime.runner.start()  # embedded mode: jobs and the tick run in this process
@@ -45,9 +40,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await runtime.aclose()
-        if app.state.redis is not None:
-            await app.state.redis.aclose()
-        await engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -70,6 +70,7 @@ class Fetched:
     message: str | None = None
     alert: str | None = None
     request_ids: list[str] = field(default_factory=list)
+    company_name: str | None = None  # from Sirene, to name a supplier known only by its SIREN
 
 
 def _day(ts: int | None) -> date | None:
@@ -181,6 +182,14 @@ def _registration(outcomes: list[Outcome], today: date, request_ids: list[str]) 
     # An RCS 404 is normal for a company outside the register (artisan, association): Sirene
     # alone then proves the registration.
     docs = [d for d in (_archivable(rcs), _archivable(insee)) if d is not None]
+    # Only a diffusible company's name: a natural person may have opted out of publication.
+    name = unit.name if unit.diffusion_status == "diffusible" else None
     return Fetched(
-        rtype, EvidenceKind.DELIVERED, "delivered", evidence, docs, request_ids=request_ids
+        rtype,
+        EvidenceKind.DELIVERED,
+        "delivered",
+        evidence,
+        docs,
+        request_ids=request_ids,
+        company_name=name,
     )

@@ -32,6 +32,7 @@ from app.compliance.planner import (
 from app.compliance.rules import Evidence, EvidenceKind, RequirementType
 from app.db import unit_of_work
 from app.documents.archive import archive_document
+from app.suppliers.models import Supplier
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -193,7 +194,6 @@ async def _rows(
 async def _subject(session: AsyncSession, buyer_id: uuid.UUID, supplier_id: uuid.UUID) -> Subject:
     from app.buyers.models import Buyer
     from app.contracts.models import Contract, ContractHolder
-    from app.suppliers.models import Supplier
 
     buyer = await session.get(Buyer, buyer_id)
     supplier = await session.get(Supplier, supplier_id)
@@ -284,6 +284,11 @@ async def _persist(
             security_code=o.security_code,
         )
         document_ids.append(str(archived.id))
+    if got.company_name:
+        supplier = await session.get(Supplier, row.supplier_id)
+        if supplier is not None and not supplier.name:
+            supplier.name = got.company_name[:200]
+            session.add(supplier)
     assert row.due_on is not None
     check = await _check_row(session, row)
     check.outcome, check.attempts = got.outcome, check.attempts + 1

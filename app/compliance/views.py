@@ -129,6 +129,10 @@ def _overall(
     return overall_status(results, today=today, policy=policy)
 
 
+# Requirements in the order of RequirementType (registration, URSSAF, DGFIP, then sector ones).
+_TYPE_ORDER = {t.value: i for i, t in enumerate(RequirementType)}
+
+
 async def supplier_compliance(
     session: AsyncSession,
     supplier: Supplier,
@@ -145,6 +149,7 @@ async def supplier_compliance(
         query = query.where(RequirementState.buyer_id == buyer_id)
     rows = list((await session.exec(query.order_by(col(RequirementState.id)))).all())
     live = [(r, s) for r, s in rows if r.active] or rows  # ended contracts: their history
+    live.sort(key=lambda pair: (pair[1], _TYPE_ORDER.get(pair[0].requirement, 99)))
     today = today_in_paris(utcnow())
     by_buyer: dict[uuid.UUID, list[RequirementResult]] = defaultdict(list)
     requirements = []

@@ -58,6 +58,8 @@ async def test_each_profile_gets_its_status(
     async with sessionmaker() as session:
         got = (await client.get(f"/v1/suppliers/{profile('compliant')}", headers=headers)).json()
         compliant = {"id": uuid.UUID(got["id"])}
+        # The holder was posted by SIREN alone: its name now comes from Sirene.
+        assert got["name"], got
         docs = (
             await session.exec(
                 select(Document).where(
