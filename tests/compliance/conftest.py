@@ -7,8 +7,15 @@ from typing import Any
 
 import pytest
 
+from app.config import Settings
 from app.integrations.sandbox import DEMO_SIRENS
 from tests.factories import random_siret
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These tests drive the in-process runner; the arq path has its own tests (tests/workers)."""
+    return settings.model_copy(update={"redis_url": None})
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from app.documents.storage import LocalStorage
 from app.keys.models import Role
 from app.suppliers.models import Supplier
 from tests.documents.conftest import fake_pdf
-from tests.factories import contract_payload, random_siret
+from tests.factories import contract_payload, prefix_of, random_siret
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ async def test_download_is_identical_and_journaled(client, world, sessionmaker, 
                 )
             )
         ).all()
-    prefix = world["erp"]["Authorization"].split()[1][:11]
+    prefix = prefix_of(world["erp"]["Authorization"])
     assert [(e.data["key_prefix"], e.data["request_id"]) for e in entries] == [(prefix, "dl-1")]
     denied = await client.get(f"/v1/documents/{doc.id}/content", headers=world["other_officer"])
     assert denied.status_code == 404
