@@ -94,6 +94,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database of the test's own (same backend as `database_url`): for tests that look at
+    everything due, where other tests' rows on the shared session database would interfere."""
+    env = os.environ.get("DATABASE_URL", "")
+    if env.startswith("postgres"):
+        url = create_pg_database(env)
+        upgrade(url)
+        yield url
+        drop_pg_database(env, url)
+    else:
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+        upgrade(url)
+        yield url
+
+
 # --- Redis ------------------------------------------------------------------------------------
 
 

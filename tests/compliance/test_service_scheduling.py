@@ -4,6 +4,7 @@ and the in-process runner's contract (ids, Retry, defer)."""
 import asyncio
 from datetime import date, timedelta
 
+import pytest
 from arq.worker import Retry
 from sqlmodel import select
 
@@ -20,6 +21,12 @@ async def _rows(sessionmaker, buyer_id):  # type: ignore[no-untyped-def]
     async with sessionmaker() as session:
         query = select(RequirementState).where(RequirementState.buyer_id == buyer_id)
         return list((await session.exec(query)).all())
+
+
+@pytest.fixture
+def database_url(fresh_database_url: str) -> str:
+    """The tick claims whatever is due in the whole database: give each test its own."""
+    return fresh_database_url
 
 
 async def test_two_ticks_claim_once_and_reconciler_recovers(
