@@ -16,11 +16,9 @@ from app.documents.cli import archive_app
 from app.integrations.sandbox.cli import sandbox_app
 from app.keys.models import Role
 
-app = typer.Typer(
-    help="Vigie : obligation de vigilance des acheteurs publics.", no_args_is_help=True
-)
-buyers_app = typer.Typer(help="Acheteurs (tenants).", no_args_is_help=True)
-keys_app = typer.Typer(help="Clés d'API.", no_args_is_help=True)
+app = typer.Typer(help="Vigie: the duty of vigilance of public buyers.", no_args_is_help=True)
+buyers_app = typer.Typer(help="Buyers (tenants).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(buyers_app, name="buyers")
 app.add_typer(keys_app, name="keys")
 app.add_typer(archive_app, name="archive")
@@ -50,7 +48,7 @@ def run_db(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except AppError as exc:
-        err.print(f"[red]Erreur ({exc.code})[/red] : {exc.detail}")
+        err.print(f"[red]Error ({exc.code})[/red]: {exc.detail}")
         raise typer.Exit(1) from None
 
 
@@ -60,7 +58,7 @@ def migrate() -> None:
     from app.migrate import upgrade
 
     upgrade(get_settings().database_url)
-    console.print("Base de données à jour.")
+    console.print("Database up to date.")
 
 
 @app.command()
@@ -95,14 +93,14 @@ def demo() -> None:
     seeded = run_db(work)
     base = f"http://{settings.host}:{settings.port}"
     if seeded is None:
-        console.print(f"Vigie démarre sur {base} (documentation : {base}/docs).")
+        console.print(f"Vigie starts on {base} (documentation: {base}/docs).")
         return
     console.print(
-        f"Démo : acheteur « {seeded.buyer.name} » (SIRET {seeded.buyer.siret}), "
-        f"{seeded.contracts} contrats dont les titulaires couvrent chaque statut.\n"
-        f"Essayez : curl -H 'Authorization: Bearer <clé>' {base}/v1/contracts\n"
-        f"Documentation de l'API : {base}/docs\n"
-        "Clé « officer » de démonstration (affichée une seule fois) :"
+        f'Demo: buyer "{seeded.buyer.name}" (SIRET {seeded.buyer.siret}), '
+        f"{seeded.contracts} contracts whose holders cover every status.\n"
+        f"Try: curl -H 'Authorization: Bearer <key>' {base}/v1/contracts\n"
+        f"API documentation: {base}/docs\n"
+        'Demo "officer" key (shown only once):'
     )
     print(seeded.officer_key)
 
@@ -120,7 +118,7 @@ def buyers_create(
         return buyer.id
 
     buyer_id = run_db(work)
-    console.print(f"Acheteur créé : {siret} ({name}), id {buyer_id}")
+    console.print(f"Buyer created: {siret} ({name}), id {buyer_id}")
 
 
 @keys_app.command("create")
@@ -140,7 +138,7 @@ def keys_create(
         return issued.record.prefix, issued.key
 
     prefix, key = run_db(work)
-    console.print(f"Clé {prefix} ({role.value}) créée. Conservez-la : elle ne sera plus affichée.")
+    console.print(f"Key {prefix} ({role.value}) created. Keep it: it will not be shown again.")
     print(key)
 
 
@@ -155,4 +153,4 @@ def keys_revoke(
         await revoke_key(session, prefix)
 
     run_db(work)
-    console.print(f"Clé {prefix} révoquée.")
+    console.print(f"Key {prefix} revoked.")

@@ -11,9 +11,7 @@ from rich.console import Console
 
 from app.config import get_settings
 
-api_entreprise_app = typer.Typer(
-    help="API Entreprise : jeton, journal des appels.", no_args_is_help=True
-)
+api_entreprise_app = typer.Typer(help="API Entreprise: token, call log.", no_args_is_help=True)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -42,14 +40,14 @@ def privileges() -> None:
     settings = get_settings()
     token = settings.api_entreprise.token
     if token is None:
-        err.print("[red]API_ENTREPRISE__TOKEN n'est pas défini.[/red]")
+        err.print("[red]API_ENTREPRISE__TOKEN is not set.[/red]")
         raise typer.Exit(1)
     expires = token_expires_at(token.get_secret_value())
     if expires is None:
-        console.print("Expiration du jeton : inconnue (jeton non JWT)")
+        console.print("Token expiry: unknown (not a JWT)")
     else:
         days = (expires - datetime.now(UTC)).days
-        console.print(f"Expiration du jeton : {expires:%Y-%m-%d %H:%M} UTC ({days} jours)")
+        console.print(f"Token expiry: {expires:%Y-%m-%d %H:%M} UTC ({days} days)")
 
     async def main() -> Any:
         server = None
@@ -60,7 +58,7 @@ def privileges() -> None:
 
             server = SandboxServer(SandboxConfig(tokens=(token.get_secret_value(),)))
             base_url = server.start()
-            console.print(f"(bac à sable local : {base_url})")
+            console.print(f"(local sandbox: {base_url})")
         client = build_client(settings, base_url=base_url)
         try:
             return await client.privileges()
@@ -73,17 +71,17 @@ def privileges() -> None:
     outcome = asyncio.run(main())
     if outcome.kind is not OutcomeKind.DELIVERED:
         err.print(
-            f"[red]Échec ({outcome.kind}, HTTP {outcome.http_status})[/red] : {outcome.message}"
+            f"[red]Failed ({outcome.kind}, HTTP {outcome.http_status})[/red]: {outcome.message}"
         )
         raise typer.Exit(1)
-    console.print("Droits du jeton :")
+    console.print("Token rights:")
     for name in outcome.data.privileges:
         console.print(f"  - {name}")
 
 
 @api_entreprise_app.command("purge-calls")
 def purge_calls_command(
-    months: Annotated[int, typer.Option(min=1, help="Conservation en mois")] = 36,
+    months: Annotated[int, typer.Option(min=1, help="Retention in months")] = 36,
 ) -> None:
     """Delete the API Entreprise call log entries older than the retention period (36 months)."""
     from app.api_calls.service import purge_calls
@@ -98,4 +96,4 @@ def purge_calls_command(
             await engine.dispose()
 
     removed = asyncio.run(main())
-    console.print(f"{removed} appel(s) de plus de {months} mois supprimé(s).")
+    console.print(f"{removed} call(s) older than {months} months deleted.")

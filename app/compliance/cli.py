@@ -86,7 +86,7 @@ def sweep_command() -> None:
                 TimeElapsedColumn(),
                 console=console,
             ) as progress:
-                task = progress.add_task("Vérifications", total=None)
+                task = progress.add_task("Checks", total=None)
                 report = await sweep(
                     rt,
                     on_progress=lambda done, total: progress.update(
@@ -98,12 +98,10 @@ def sweep_command() -> None:
             await rt.aclose()
 
     report, counts = asyncio.run(main())
-    table = Table(
-        title=f"{report['suppliers']} fournisseur(s) vérifié(s) en {report['seconds']:.1f} s"
-    )
-    table.add_column("Exigence")
-    table.add_column("Statut")
-    table.add_column("Nombre", justify="right")
+    table = Table(title=f"{report['suppliers']} supplier(s) checked in {report['seconds']:.1f} s")
+    table.add_column("Requirement")
+    table.add_column("Status")
+    table.add_column("Count", justify="right")
     for (requirement, status), n in sorted(counts.items()):
         table.add_row(requirement, status, str(n))
     console.print(table)
@@ -126,7 +124,7 @@ def check_command(
                 b = (await session.exec(select(Buyer).where(Buyer.siret == buyer))).first()
                 s = (await session.exec(select(Supplier).where(Supplier.siren == siren))).first()
                 if b is None or s is None:
-                    raise typer.BadParameter("acheteur ou fournisseur inconnu")
+                    raise typer.BadParameter("unknown buyer or supplier")
                 job_id, _ = await service.request_recheck(session, rt, b.id, s.id)
             if job_id is None:
                 return []
@@ -154,13 +152,13 @@ def check_command(
     try:
         requirements = asyncio.run(main())
     except typer.BadParameter as exc:
-        err.print(f"[red]Erreur[/red] : {exc}")
+        err.print(f"[red]Error[/red]: {exc}")
         raise typer.Exit(1) from None
     if as_json:
         print(json.dumps({"siren": siren, "buyer": buyer, "requirements": requirements}))
         return
-    table = Table(title=f"SIREN {siren} pour l'acheteur {buyer}")
-    for column in ("Exigence", "Résultat", "Statut", "Valide jusqu'au", "Raisons"):
+    table = Table(title=f"SIREN {siren} for buyer {buyer}")
+    for column in ("Requirement", "Outcome", "Status", "Valid until", "Reasons"):
         table.add_column(column)
     for r in requirements:
         table.add_row(

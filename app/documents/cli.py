@@ -74,13 +74,13 @@ def verify(
         print(json.dumps(report.as_dict(), indent=2))
     else:
         out.print(
-            f"Documents : {report.documents} ({report.bytes / 1e6:.1f} Mo déchiffrés et "
-            f"re-hachés), blobs : {report.blobs}, entrées du journal : {report.journal_entries}, "
-            f"tête : {report.head or '-'}, durée : {report.seconds:.1f} s"
+            f"Documents: {report.documents} ({report.bytes / 1e6:.1f} MB decrypted and "
+            f"re-hashed), blobs: {report.blobs}, journal entries: {report.journal_entries}, "
+            f"head: {report.head or '-'}, time: {report.seconds:.1f} s"
         )
         for problem in report.problems:
-            err.print(f"[red]PROBLÈME[/red] {problem}")
-        out.print("Archive intègre." if report.ok else f"{len(report.problems)} problème(s).")
+            err.print(f"[red]PROBLEM[/red] {problem}")
+        out.print("Archive intact." if report.ok else f"{len(report.problems)} problem(s).")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -95,10 +95,10 @@ def reconcile() -> None:
     orphans = _run(work, settings)
     leftovers = LocalStorage(Path(settings.archive.dir)).leftovers()
     for name in orphans:
-        out.print(f"blob sans ligne : {name}")
+        out.print(f"blob with no row: {name}")
     for name in leftovers:
-        out.print(f"écriture interrompue (fichier temporaire) : {name}")
-    out.print(f"{len(orphans)} blob(s) orphelin(s), {len(leftovers)} fichier(s) temporaire(s).")
+        out.print(f"interrupted write (temporary file): {name}")
+    out.print(f"{len(orphans)} orphan blob(s), {len(leftovers)} temporary file(s).")
     raise typer.Exit(1 if orphans else 0)
 
 
@@ -119,17 +119,15 @@ def rotate_key(
         keyring = Keyring([new_master_key(), *archive.keyring.keys])
         # The old keys stay in the file: a crash before the commit leaves every document readable.
         write_key_file(Path(settings.archive.key_file), keyring)
-        out.print(
-            f"Nouvelle clé maîtresse {keyring.current.kid} ajoutée à {settings.archive.key_file}."
-        )
+        out.print(f"New master key {keyring.current.kid} added to {settings.archive.key_file}.")
 
     async def work(session: AsyncSession, archive: Archive) -> int:
         return await rotate_keys(session, archive)
 
     count = _run(work, settings)
     current = Archive.from_settings(settings).keyring.current.kid
-    out.print(f"{count} clé(s) de document re-chiffrée(s) sous la clé maîtresse {current}.")
-    out.print("Lancez `vigie archive verify` avant de retirer une ancienne clé.")
+    out.print(f"{count} document key(s) re-wrapped under master key {current}.")
+    out.print("Run `vigie archive verify` before removing an old key.")
 
 
 @archive_app.command("purge")
@@ -150,8 +148,8 @@ def purge(
         )
         for item in expired:
             out.print(
-                f"{item.document_id} {item.doc_type} obtenu le {item.obtained_at:%Y-%m-%d}, "
-                f"conservé jusqu'au {item.kept_until}"
+                f"{item.document_id} {item.doc_type} obtained on {item.obtained_at:%Y-%m-%d}, "
+                f"kept until {item.kept_until}"
             )
         if dry_run:
             return len(expired), []
@@ -159,11 +157,11 @@ def purge(
 
     count, names = _run(work, settings)
     if dry_run:
-        out.print(f"{count} document(s) seraient purgé(s) (--dry-run : rien n'est supprimé).")
+        out.print(f"{count} document(s) would be purged (--dry-run: nothing is deleted).")
         return
 
     async def remove() -> None:
         await delete_blobs(Archive.from_settings(settings), names)
 
     asyncio.run(remove())  # after the commit: a failure leaves orphan blobs, never lost rows
-    out.print(f"{count} document(s) purgé(s) et journalisé(s).")
+    out.print(f"{count} document(s) purged and journaled.")

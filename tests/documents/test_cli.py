@@ -72,7 +72,7 @@ def test_head_verify_rotate_and_tamper(env: Path) -> None:
 
     ok = vigie("verify", "--anchor", anchor)
     assert ok.exit_code == 0, ok.output
-    assert "Archive intègre" in ok.stdout
+    assert "Archive intact" in ok.stdout
 
     rotated = vigie("rotate-key")
     assert rotated.exit_code == 0, rotated.output

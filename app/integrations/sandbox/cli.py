@@ -9,16 +9,16 @@ from app.integrations.sandbox.profiles import PROFILES_TABLE
 
 
 def sandbox(
-    port: int = typer.Option(8001, help="Port d'écoute."),
-    host: str = typer.Option("127.0.0.1", help="Adresse d'écoute."),
-    json_per_minute: int = typer.Option(250, help="Limite par minute, famille JSON."),
-    documents_per_minute: int = typer.Option(50, help="Limite par minute, famille documents."),
-    latency_ms: float = typer.Option(0.0, help="Latence ajoutée à chaque réponse (ms)."),
-    error_rate: float = typer.Option(0.0, help="Part des appels en erreur 502/504 (0 à 1)."),
-    timeout_rate: float = typer.Option(0.0, help="Part des appels qui ne répondent pas à temps."),
-    seed: int = typer.Option(0, help="Graine du tirage des pannes."),
+    port: int = typer.Option(8001, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    json_per_minute: int = typer.Option(250, help="Limit per minute, JSON family."),
+    documents_per_minute: int = typer.Option(50, help="Limit per minute, documents family."),
+    latency_ms: float = typer.Option(0.0, help="Latency added to each response (ms)."),
+    error_rate: float = typer.Option(0.0, help="Share of calls failing with 502/504 (0 to 1)."),
+    timeout_rate: float = typer.Option(0.0, help="Share of calls that do not answer in time."),
+    seed: int = typer.Option(0, help="Seed for drawing the failures."),
 ) -> None:
-    """Lance le bac à sable API Entreprise (mêmes routes et réponses que l'API réelle)."""
+    """Run the API Entreprise sandbox (same routes and responses as the real API)."""
     import uvicorn
 
     from app.integrations.sandbox.app import create_sandbox_app
@@ -31,12 +31,12 @@ def sandbox(
         timeout_rate=timeout_rate,
         seed=seed,
     )
-    typer.echo(f"Bac à sable API Entreprise sur http://{host}:{port}")
-    typer.echo(f"Jeton : {SANDBOX_TOKEN} (jeton de développement public, sans valeur)")
+    typer.echo(f"API Entreprise sandbox on http://{host}:{port}")
+    typer.echo(f"Token: {SANDBOX_TOKEN} (public development token, worthless)")
     for profile, siren, _ in PROFILES_TABLE:
         typer.echo(f"  {profile:<24} {siren}")
     uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="info")
 
 
-sandbox_app = typer.Typer(help="Bac à sable API Entreprise.")
+sandbox_app = typer.Typer(help="API Entreprise sandbox.")
 sandbox_app.command("sandbox")(sandbox)
