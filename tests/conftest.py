@@ -10,6 +10,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -79,9 +80,9 @@ def postgres_url() -> Iterator[str]:
     drop_pg_database(server, url)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The migrated database of this test session (PostgreSQL when DATABASE_URL says so)."""
+@contextmanager
+def migrated_database(directory: Path) -> Iterator[str]:
+    """An empty database migrated to heads: PostgreSQL when DATABASE_URL says so, else SQLite."""
     env = os.environ.get("DATABASE_URL", "")
     if env.startswith("postgres"):
         url = create_pg_database(env)
@@ -89,24 +90,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         drop_pg_database(env, url)
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'vigie.db'}"
+        url = f"sqlite:///{directory / 'vigie.db'}"
         upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The migrated database of this test session."""
+    with migrated_database(tmp_path_factory.mktemp("db")) as url:
         yield url
 
 
 @pytest.fixture
 def fresh_database_url(tmp_path: Path) -> Iterator[str]:
-    """A database of the test's own (same backend as `database_url`): for tests that look at
-    everything due, where other tests' rows on the shared session database would interfere."""
-    env = os.environ.get("DATABASE_URL", "")
-    if env.startswith("postgres"):
-        url = create_pg_database(env)
-        upgrade(url)
-        yield url
-        drop_pg_database(env, url)
-    else:
-        url = f"sqlite:///{tmp_path / 'own.db'}"
-        upgrade(url)
+    """A database of the test's own: for tests that look at everything due, where other tests'
+    rows on the shared session database would interfere."""
+    with migrated_database(tmp_path) as url:
         yield url
 
 
