@@ -1,0 +1,27 @@
+"""The README is a newcomer's page: it must stay true to the code."""
+
+import re
+from pathlib import Path
+
+from app.integrations.sandbox.profiles import DEMO_SIRENS
+from tests.test_compose import _settings_field
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_two_commands_come_first():
+    first_block = README.split("```")[1]
+    assert "make run" in first_block and "make test" in first_block
+
+
+def test_every_configuration_variable_is_a_setting():
+    section = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names = re.findall(r"^\| `([A-Z_]+)`", section, flags=re.M)
+    assert len(names) >= 15
+    unknown = [n for n in names if not _settings_field(n)]
+    assert not unknown, f"README documents variables Settings does not have: {unknown}"
+
+
+def test_the_sandbox_table_lists_every_profile():
+    for profile, siren in DEMO_SIRENS.items():
+        assert re.search(rf"\| `{profile}` \| `{siren}` \|", README), profile
