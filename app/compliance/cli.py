@@ -5,10 +5,12 @@ import json
 import time
 import uuid
 from collections import Counter
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
+from pydantic_core import PydanticCustomError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
@@ -19,6 +21,7 @@ from app.compliance import service
 from app.compliance.models import RequirementState
 from app.compliance.planner import claim_due, sync_pairs
 from app.config import get_settings
+from app.contracts.parsing import parse_siren, parse_siret
 from app.runtime import Runtime, build_runtime
 
 console = Console(soft_wrap=True)
@@ -123,8 +126,17 @@ def check_command(
             async with service.write_unit(rt) as session:
                 b = (await session.exec(select(Buyer).where(Buyer.siret == buyer))).first()
                 s = (await session.exec(select(Supplier).where(Supplier.siren == siren))).first()
-                if b is None or s is None:
-                    raise typer.BadParameter("unknown buyer or supplier")
+                tracked = (
+                    b is not None
+                    and s is not None
+                    and await service.holds_contract(session, b.id, s.id)
+                )
+            if not tracked:
+                # Not under this buyer's contracts (or the buyer is not registered): a live
+                # diagnosis, nothing stored — handy to try a token or a SIREN.
+                return [asdict(d) for d in await service.diagnose_supplier(rt, siren, buyer)]
+            assert b is not None and s is not None
+            async with service.write_unit(rt) as session:
                 job_id, _ = await service.request_recheck(session, rt, b.id, s.id)
             if job_id is None:
                 return []
@@ -149,6 +161,12 @@ def check_command(
         finally:
             await rt.aclose()
 
+    try:
+        siren = parse_siren(siren) or ""
+        buyer = parse_siret(buyer) or ""
+    except PydanticCustomError as exc:
+        err.print(f"[red]Error[/red]: {exc.message()}")
+        raise typer.Exit(2) from None
     try:
         requirements = asyncio.run(main())
     except typer.BadParameter as exc:

@@ -360,3 +360,57 @@ def plan_after_commit(session: AsyncSession, rt: "Runtime | None", contract_id: 
         await rt.jobs.enqueue("plan_contract", str(contract_id), job_id=f"plan:{contract_id}")
 
     after_commit(session, enqueue)
+
+
+@dataclass
+class Diagnosis:
+    """One requirement checked live, outside any contract (`vigie check` on an untracked pair)."""
+
+    type: str
+    outcome: str
+    status: str | None
+    valid_until: str | None
+    reasons: list[str]
+
+
+async def diagnose_supplier(rt: "Runtime", siren: str, recipient: str) -> list[Diagnosis]:
+    """Call the sources for every base requirement of a French company and grade the answers,
+    persisting nothing: nothing is archived without a buyer (tenant) and a contract to cover."""
+    from app.compliance.rules import HolderKind, required_types, requirement_status
+
+    today = today_in_paris(utcnow())
+    subject = Subject(recipient, "Vérification Vigie", siren)
+    out = []
+    for rtype in required_types(HolderKind.FRENCH, policy=rt.policy):
+        got = await fetch_requirement(rt.client, rtype, subject, today)
+        status, reasons, valid_until = None, [], None
+        if got.kind is not None:
+            evidence = Evidence(kind=got.kind, **got.evidence)
+            result = requirement_status(
+                rtype, evidence, due_on=today, today=today, policy=rt.policy
+            )
+            status, valid_until = result.status.value, result.valid_until
+            reasons = [r.message for r in result.reasons]
+        elif got.alert:
+            reasons = [got.alert]
+        out.append(
+            Diagnosis(
+                rtype.value,
+                got.outcome,
+                status,
+                valid_until.isoformat() if valid_until else None,
+                reasons,
+            )
+        )
+    return out
+
+
+async def holds_contract(
+    session: AsyncSession, buyer_id: uuid.UUID, supplier_id: uuid.UUID
+) -> bool:
+    """Does the supplier hold at least one of this buyer's contracts?"""
+    from app.contracts.models import ContractHolder
+    from app.suppliers.service import supplier_scope
+
+    query = supplier_scope(buyer_id).where(ContractHolder.supplier_id == supplier_id).limit(1)
+    return (await session.exec(query)).first() is not None
