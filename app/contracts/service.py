@@ -34,6 +34,11 @@ class Saved:
     created: bool
 
 
+# Plausible dates for a contract under way: a typo such as 0026 or 9999 is an error, not a
+# schedule of thousands of six-monthly checks (and 9999 + duration would overflow).
+EARLIEST_DATE, LATEST_DATE = date(1990, 1, 1), date(2199, 12, 31)
+
+
 def end_of_execution(notified_on: date, duration_months: int) -> date:
     """A 12-month contract notified on 15 Jan ends on 14 Jan of the next year."""
     return add_months(notified_on, duration_months) - timedelta(days=1)
@@ -64,6 +69,17 @@ def _resolve_end(notified_on: date, ends_on: date | None, duration: int | None) 
                 field_error("/ends_on", "ends_on ou duration_months, un seul.", "invalid_dates")
             ],
         )
+    for pointer, day, label in (
+        ("/notified_on", notified_on, "notification"),
+        ("/ends_on", ends_on, "fin"),
+    ):
+        if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise ValidationFailed(
+                f"La date de {label} ({day.isoformat()}) n'est pas plausible : attendue entre "
+                f"{EARLIEST_DATE:%Y} et {LATEST_DATE:%Y}.",
+                code="invalid_dates",
+                errors=[field_error(pointer, "Date hors de la plage plausible.", "invalid_dates")],
+            )
     end = ends_on if ends_on is not None else end_of_execution(notified_on, duration or 0)
     if end < notified_on:
         raise ValidationFailed(

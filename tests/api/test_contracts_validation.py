@@ -371,3 +371,19 @@ async def test_unexpected_error_is_a_500_problem(settings):
     body = r.json()
     assert (body["code"], body["request_id"]) == ("internal_error", "trace-500")
     assert "bug" not in r.text  # internals are not disclosed
+
+
+@pytest.mark.parametrize(
+    ("dates", "pointer"),
+    [
+        ({"notified_on": "9999-12-01", "duration_months": 1200}, "/notified_on"),  # overflowed: 500
+        ({"notified_on": "0026-03-02", "duration_months": 12}, "/notified_on"),  # a typo for 2026
+        ({"notified_on": "2026-03-02", "ends_on": "9999-12-31"}, "/ends_on"),
+    ],
+)
+async def test_implausible_dates(client, tenant, dates, pointer):
+    payload = contract_payload(**dates)
+    if "ends_on" in dates:
+        del payload["duration_months"]
+    r = await client.post("/v1/contracts", json=payload, headers=tenant.headers)
+    assert pointers(assert_problem(r, 422, "invalid_dates")) == {pointer}
