@@ -82,6 +82,7 @@ class InProcessRunner:
         self._idle = asyncio.Event()
         self._idle.set()
         self._held: dict[str, tuple[str, tuple[Any, ...], float]] = {}
+        self._deferred: set[str] = set()  # jobs sleeping until their (re)try time
         self._started = False
         self.completed = 0
         self.failed = 0
@@ -109,7 +110,11 @@ class InProcessRunner:
         try:
             for job_try in range(1, self.max_tries + 1):
                 if defer > 0:
-                    await asyncio.sleep(defer)
+                    self._deferred.add(job_id)
+                    try:
+                        await asyncio.sleep(defer)
+                    finally:
+                        self._deferred.discard(job_id)
                 async with self._slots:
                     ctx = {**self.ctx, "job_id": job_id, "job_try": job_try}
                     try:
@@ -164,6 +169,11 @@ class InProcessRunner:
     @property
     def pending(self) -> int:
         return len(self._tasks) + len(self._held)
+
+    @property
+    def deferred(self) -> int:
+        """Jobs waiting for their (re)try time, e.g. a short upstream retry."""
+        return len(self._deferred)
 
     async def aclose(self, grace: float = 5.0) -> None:
         """Stop the timer; let running jobs finish for `grace` seconds, then cancel them.

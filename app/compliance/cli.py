@@ -42,19 +42,30 @@ async def sweep(rt: Runtime, *, on_progress: Any = None, batch: int = 500) -> di
         on_progress(0, total)
     claimed = 0
     while True:
-        async with service.write_unit(rt) as session:
-            claims = await claim_due(session, now=utcnow(), limit=batch, lease=lease)
-        if not claims:
-            break
-        claimed += len(claims)
-        await service.enqueue_claims(rt, claims, spread=False)
-        while runner.pending:
-            await asyncio.sleep(0.2)
-            if on_progress:
-                on_progress(claimed - runner.pending, max(total, claimed))
+        # Keep the runner fed: a job waiting out a short upstream retry (Retry(defer)) stays
+        # pending for minutes and must not hold back the rest of the sweep.
+        if runner.pending < batch:
+            async with service.write_unit(rt) as session:
+                claims = await claim_due(
+                    session, now=utcnow(), limit=batch - runner.pending, lease=lease
+                )
+            if claims:
+                claimed += len(claims)
+                await service.enqueue_claims(rt, claims, spread=False)
+            elif runner.pending == runner.deferred:
+                # Only jobs waiting for the source remain: their rows stay claimed with a lease,
+                # so the next tick (or sweep) runs them once their retry time has come.
+                break
+        await asyncio.sleep(0.2)
+        if on_progress:
+            on_progress(claimed - runner.pending, max(total, claimed))
     if on_progress:
         on_progress(claimed, max(total, claimed))
-    return {"suppliers": claimed, "seconds": time.perf_counter() - started}
+    return {
+        "suppliers": claimed,
+        "deferred": runner.deferred,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 async def _due_pairs(session: Any) -> int:
@@ -101,6 +112,11 @@ def sweep_command() -> None:
             await rt.aclose()
 
     report, counts = asyncio.run(main())
+    if report["deferred"]:
+        console.print(
+            f"{report['deferred']} check(s) wait for the source to be tried again; "
+            "the next tick or sweep runs them once their retry time has come."
+        )
     table = Table(title=f"{report['suppliers']} supplier(s) checked in {report['seconds']:.1f} s")
     table.add_column("Requirement")
     table.add_column("Status")

@@ -102,3 +102,43 @@ async def test_in_process_runner_dedupes_retries_and_defers():
     assert runner.completed == 2 and runner.failed == 0
     assert await runner.enqueue("flaky", "a", job_id="same")  # done: may run again
     await runner.aclose()
+
+
+async def test_sweep_does_not_wait_for_a_short_upstream_retry(
+    client, make_buyer, make_key, app, sessionmaker, monkeypatch
+):
+    """One supplier's source asks to come back in 10 minutes: the sweep checks everyone else
+    and returns; that row stays claimed (with a lease) for the next tick."""
+    from app.compliance.cli import sweep
+    from app.compliance.fetch import Fetched
+    from app.compliance.rules import EvidenceKind
+
+    rt = app.state.runtime
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    slow, *others = [random_siren() for _ in range(4)]
+    r = await client.post("/v1/contracts", json=contract_for(slow, *others), headers=headers)
+    assert r.status_code == 201
+    real_fetch = service.fetch_requirement
+
+    async def flaky(client_, rtype, subject, today):  # type: ignore[no-untyped-def]
+        if subject.siren == slow:
+            retry_at = utcnow() + timedelta(minutes=10)
+            return Fetched(
+                rtype,
+                EvidenceKind.PENDING,
+                "pending",
+                {"obtained_on": today},
+                retry_at=retry_at,
+                message="connexion perdue",
+            )
+        return await real_fetch(client_, rtype, subject, today)
+
+    monkeypatch.setattr(service, "fetch_requirement", flaky)
+    report = await asyncio.wait_for(sweep(rt, batch=10), 60)
+    assert report["deferred"] == 1  # the others ran (claimed by the sweep or the planner job)
+    rows = await _rows(sessionmaker, buyer.id)
+    by_state: dict[str, int] = {}
+    for row in rows:
+        by_state[row.run_state] = by_state.get(row.run_state, 0) + 1
+    assert by_state == {"idle": 9, "queued": 3}, by_state
