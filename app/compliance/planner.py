@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -141,6 +143,7 @@ async def sync_pairs(
         return changed
     for chunk in _chunks(list(set(pairs))):
         contracts = await live_contracts(session, chunk, today)
+        await _insert_missing_rows(session, chunk, contracts, policy)
         rows = await _rows_for(session, chunk)
         for pair in chunk:
             changed += await _sync_pair(
@@ -148,6 +151,30 @@ async def sync_pairs(
             )
     await session.flush()
     return changed
+
+
+async def _insert_missing_rows(
+    session: AsyncSession,
+    pairs: list[Pair],
+    contracts: dict[Pair, list[tuple[Contract, Supplier]]],
+    policy: CompliancePolicy,
+) -> None:
+    """Create the rows a pair needs, racing safely with another process planning the same pair
+    (the tick and a contract's own planning job): INSERT … ON CONFLICT DO NOTHING, then reload."""
+    table = RequirementState.__table__  # type: ignore[attr-defined]
+    values = []
+    for buyer_id, supplier_id in pairs:
+        for rtype in requirements_of(contracts.get((buyer_id, supplier_id), []), policy):
+            row = RequirementState(buyer_id=buyer_id, supplier_id=supplier_id, requirement=rtype)
+            values.append({c.name: getattr(row, c.name) for c in table.columns})
+    if not values:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).on_conflict_do_nothing(
+        index_elements=["buyer_id", "supplier_id", "requirement"]
+    )
+    await session.exec(statement, params=values)
 
 
 async def _sync_pair(

@@ -142,3 +142,31 @@ async def test_sweep_does_not_wait_for_a_short_upstream_retry(
     for row in rows:
         by_state[row.run_state] = by_state.get(row.run_state, 0) + 1
     assert by_state == {"idle": 9, "queued": 3}, by_state
+
+
+async def test_two_processes_planning_a_new_pair_at_once(
+    client, make_buyer, make_key, app, sessionmaker
+):
+    """The tick and a contract's own planning job may create the same rows at the same time."""
+    import uuid
+
+    from app.compliance.planner import sync_pairs
+    from app.db import unit_of_work
+
+    rt = app.state.runtime  # runner paused: the contract's planning job is held
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    r = await client.post("/v1/contracts", json=contract_for(random_siren()), headers=headers)
+    pair = (buyer.id, uuid.UUID(r.json()["holders"][0]["supplier_id"]))
+
+    async def plan() -> None:
+        async with unit_of_work(sessionmaker) as session:
+            await sync_pairs(session, [pair], policy=rt.policy)
+
+    await asyncio.gather(plan(), plan(), plan())
+    rows = await _rows(sessionmaker, buyer.id)
+    assert sorted(r.requirement for r in rows) == [
+        "dgfip_fiscal",
+        "registration",
+        "urssaf_vigilance",
+    ]
