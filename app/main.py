@@ -15,8 +15,8 @@ from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
 from app.documents.router import router as documents_router
-from app.errors import install_error_handlers
 from app.keys.router import router as keys_router
+from app.problems import install_error_handlers
 from app.runtime import build_runtime
 from app.suppliers.router import router as suppliers_router
 
