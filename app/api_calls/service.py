@@ -1,6 +1,5 @@
 """The API Entreprise call log: persist each `CallRecord`, purge past the retention period."""
 
-import calendar
 import uuid
 from datetime import datetime
 
@@ -10,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api_calls.models import ApiCall
 from app.buyers.models import Buyer
-from app.common import utcnow
+from app.common import add_months, utcnow
 from app.db import SessionMaker, unit_of_work
 from app.integrations.api_entreprise.outcomes import CallRecord
 
@@ -18,9 +17,9 @@ RETENTION_MONTHS = 36  # CGU API Entreprise: traces kept 36 months
 
 
 def months_before(moment: datetime, months: int) -> datetime:
-    year, month0 = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    day = min(moment.day, calendar.monthrange(year, month0 + 1)[1])
-    return moment.replace(year=year, month=month0 + 1, day=day)
+    """The same time of day `months` calendar months earlier (31 May - 3 months = 28 Feb)."""
+    day = add_months(moment.date(), -months)
+    return moment.replace(year=day.year, month=day.month, day=day.day)
 
 
 async def add_call(
