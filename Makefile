@@ -40,10 +40,11 @@ test: install ## Run the whole suite (PostgreSQL/Redis tests skip on a bare mach
 test-fast: install ## The suite without the slow end-to-end tests
 	$(BIN)/pytest -q -m "not slow"
 
-lint: install ## ruff (lint + format check) and mypy
+lint: install ## ruff (lint + format check), mypy and the import contracts (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .
@@ -64,4 +65,4 @@ bench: install ## Run the benchmarks (they print figures)
 	$(BIN)/python bench/sweep.py
 
 clean: ## Remove the virtual environment and local data (var/)
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache
