@@ -1,15 +1,22 @@
 """Engine, sessions and the unit of work (one per request or job, owned at the edge)."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.jobs import PENDING_KEY, send_pending, take_pending
+
+if TYPE_CHECKING:
+    from app.jobs import JobQueue
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
@@ -65,15 +72,35 @@ def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 
 
 @asynccontextmanager
-async def unit_of_work(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """Commit when the block succeeds, roll back when it raises. Services only flush."""
-    async with sessionmaker() as session:
+async def unit_of_work(
+    sessionmaker: SessionMaker,
+    jobs: "JobQueue | None" = None,
+    *,
+    lock: asyncio.Lock | None = None,
+) -> AsyncIterator[AsyncSession]:
+    """The one unit of work of a request, a job or a command: commit when the block succeeds,
+    roll back when it raises; services only flush.
+
+    Jobs queued with `app.jobs.enqueue_after_commit` leave once the commit has succeeded (a fast
+    worker never looks for rows that are not there yet) and are dropped on rollback. `lock`
+    serialises the engine's own writers within the process (SQLite has one writer).
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        if lock is not None:
+            await stack.enter_async_context(lock)
+        session = await stack.enter_async_context(sessionmaker())
         try:
             yield session
+            if jobs is None and session.info.get(PENDING_KEY):
+                raise RuntimeError("jobs were queued in a unit of work that has no job queue")
             await session.commit()
         except BaseException:
+            take_pending(session)
             await session.rollback()
             raise
+        pending = take_pending(session)
+    if pending and jobs is not None:
+        await send_pending(jobs, pending)
 
 
 class AwareDateTime(TypeDecorator[datetime]):

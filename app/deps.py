@@ -7,35 +7,24 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.compliance.context import ComplianceContext
 from app.config import Settings
+from app.db import unit_of_work
 from app.errors import Forbidden, Unauthorized
 from app.keys.models import ApiKey, Role
 from app.keys.service import authenticate
 
-AfterCommit = Callable[[], Awaitable[None]]
-
-
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
-    """Run `callback` once the unit of work has committed (e.g. enqueue a job for the new rows)."""
-    session.info.setdefault("after_commit", []).append(callback)
-
-
-async def run_after_commit(session: AsyncSession) -> None:
-    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-    for callback in callbacks:
-        await callback()
-
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One unit of work per request: committed after the handler, before the response is sent."""
-    async with request.app.state.sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        await run_after_commit(session)
+    """One unit of work per request: committed after the handler, before the response is sent;
+    the jobs it queued leave after the commit (`app.db.unit_of_work`)."""
+    async with unit_of_work(request.app.state.sessionmaker, request.app.state.jobs) as session:
+        yield session
+
+
+def get_compliance(request: Request) -> ComplianceContext:
+    compliance: ComplianceContext = request.app.state.compliance
+    return compliance
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -45,6 +34,7 @@ def get_settings_dep(request: Request) -> Settings:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ComplianceDep = Annotated[ComplianceContext, Depends(get_compliance)]
 
 _bearer = HTTPBearer(auto_error=False, description="Clé d'API Vigie : `Authorization: Bearer vg_…`")
 

@@ -1,23 +1,80 @@
 """The seam to the queue: arq over Redis when REDIS_URL is set, an in-process runner otherwise.
 
-Both run the same job functions (`workers.checks`), `async def job(ctx, *args)`, with the same
-contract: deterministic job ids (no duplicate while one is queued or running), `defer_by`,
-`arq.worker.Retry(defer=…)` for transient trouble, `max_tries`. Jobs are enqueued only after the
-unit of work that created their rows has committed (`app.deps.after_commit`).
+The domain knows only what is here: `enqueue_after_commit` (a job leaves once its unit of work
+has committed, and never after a rollback), `RetryLater(after=…)` (transient trouble: run me
+again in `after` seconds) and the `JobQueue` protocol. arq is imported here and in `workers/`
+only: `arq_job` wraps a domain job so arq sees its own `Retry`, and the in-process runner handles
+`RetryLater` itself. Both honour the same contract: `async def job(ctx, *args)` with ids and
+primitives as arguments, JSON on the wire (never pickle), deterministic job ids (no duplicate
+while one is queued or running), `defer_by`, and `max_tries` counted by the queue, not the job.
 """
 
 import asyncio
+import functools
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis
 from arq.worker import Retry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("vigie.jobs")
 
 JobFunction = Callable[..., Awaitable[Any]]
+PENDING_KEY = "vigie.pending_jobs"
+
+
+class RetryLater(Exception):
+    """Raised by a job for transient trouble: run it again in `after` seconds (same job id)."""
+
+    def __init__(self, after: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {after:.1f}s")
+        self.after = max(0.0, float(after))
+
+
+# --- the wire format ----------------------------------------------------------------------------
+
+
+def serialize_job(obj: Any) -> bytes:
+    """Jobs carry ids and primitives only: JSON, so nothing executable crosses Redis."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def deserialize_job(data: bytes) -> Any:
+    return json.loads(data)
+
+
+# --- jobs sent after commit ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    function: str
+    args: tuple[Any, ...]
+    job_id: str | None = None
+    defer_by: float = 0.0
+
+
+def enqueue_after_commit(
+    session: AsyncSession,
+    function: str,
+    *args: Any,
+    job_id: str | None = None,
+    defer_by: float = 0.0,
+) -> None:
+    """Send `function(*args)` once this session's unit of work has committed (`app.db`); a
+    rollback drops it. A fast worker never looks for rows that are not there yet."""
+    session.info.setdefault(PENDING_KEY, []).append(PendingJob(function, args, job_id, defer_by))
+
+
+def take_pending(session: AsyncSession) -> list[PendingJob]:
+    pending: list[PendingJob] = session.info.pop(PENDING_KEY, [])
+    return pending
 
 
 class JobQueue(Protocol):
@@ -30,6 +87,17 @@ class JobQueue(Protocol):
     async def aclose(self) -> None: ...
 
 
+async def send_pending(queue: JobQueue, pending: list[PendingJob]) -> int:
+    sent = 0
+    for job in pending:
+        if await queue.enqueue(job.function, *job.args, job_id=job.job_id, defer_by=job.defer_by):
+            sent += 1
+    return sent
+
+
+# --- arq ----------------------------------------------------------------------------------------
+
+
 class ArqJobQueue:
     """Enqueue into arq (the worker process runs the jobs; see workers/main.py)."""
 
@@ -37,6 +105,19 @@ class ArqJobQueue:
         self.pool = pool
         self.queue_name = queue_name
         self.owns_pool = owns_pool
+
+    @classmethod
+    async def connect(cls, redis_url: str, queue_name: str) -> "ArqJobQueue":
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        pool = await create_pool(
+            RedisSettings.from_dsn(redis_url),
+            job_serializer=serialize_job,
+            job_deserializer=deserialize_job,
+            default_queue_name=queue_name,
+        )
+        return cls(pool, queue_name, owns_pool=True)
 
     async def enqueue(
         self, function: str, *args: Any, job_id: str | None = None, defer_by: float = 0.0
@@ -55,10 +136,38 @@ class ArqJobQueue:
             await self.pool.aclose()
 
 
-class InProcessRunner:
-    """Embedded mode: jobs run as asyncio tasks of the API process, `tick` on a timer.
+def arq_job(function: JobFunction) -> JobFunction:
+    """The same job for arq: `RetryLater` becomes arq's `Retry(defer=…)` (arq counts the tries)."""
 
-    `ctx` is shared like arq's (`ctx["runtime"]`); each run gets `job_id` and `job_try`.
+    @functools.wraps(function)
+    async def run(ctx: dict[str, Any], *args: Any) -> Any:
+        try:
+            return await function(ctx, *args)
+        except RetryLater as later:
+            raise Retry(defer=later.after) from later
+
+    return run
+
+
+# --- in process ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job the in-process runner starts on a clock, like an arq cron job: every `seconds`,
+    or at minute 0 of every hour (`hourly`); both also run once at start."""
+
+    function: str
+    seconds: float = 60.0
+    hourly: bool = False
+
+
+class InProcessRunner:
+    """Embedded mode: jobs run as asyncio tasks of this process, periodic ones on a timer.
+
+    `ctx` is shared like arq's; each run gets `job_id` and `job_try`. A job that raises
+    `RetryLater` runs again after its delay, up to `max_tries`; the database's leases take over
+    after that (the row is reclaimed by the next tick once its lease is over).
     """
 
     def __init__(
@@ -68,14 +177,12 @@ class InProcessRunner:
         *,
         max_jobs: int = 20,
         max_tries: int = 5,
-        tick: str | None = None,
-        tick_seconds: float = 60.0,
+        periodic: tuple[Periodic, ...] = (),
     ) -> None:
         self.functions = functions
         self.ctx = ctx
         self.max_tries = max_tries
-        self.tick_name = tick
-        self.tick_seconds = tick_seconds
+        self.periodic = periodic
         self._slots = asyncio.Semaphore(max_jobs)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._timer: asyncio.Task[None] | None = None
@@ -92,6 +199,7 @@ class InProcessRunner:
     ) -> bool:
         if function not in self.functions:
             raise KeyError(f"unknown job function {function!r}")
+        deserialize_job(serialize_job(list(args)))  # the same wire rules as arq: JSON or nothing
         job_id = job_id or f"{function}:{random.getrandbits(64):016x}"
         if job_id in self._tasks or job_id in self._held:
             return False
@@ -119,8 +227,8 @@ class InProcessRunner:
                     ctx = {**self.ctx, "job_id": job_id, "job_try": job_try}
                     try:
                         await self.functions[function](ctx, *args)
-                    except Retry as retry:
-                        defer = (retry.defer_score or 0) / 1000
+                    except RetryLater as later:
+                        defer = later.after
                         log.info("job %s: retry %d in %.1fs", job_id, job_try, defer)
                         continue
                     except asyncio.CancelledError:
@@ -138,29 +246,42 @@ class InProcessRunner:
             if not self._tasks:
                 self._idle.set()
 
-    async def run_tick(self) -> None:
-        if self.tick_name:
-            await self.functions[self.tick_name]({**self.ctx, "job_id": "tick", "job_try": 1})
+    async def run_periodic(self, function: str) -> Any:
+        """Run one periodic job now, in the caller's task (tests, `vigie sweep`)."""
+        ctx = {**self.ctx, "job_id": f"cron:{function}", "job_try": 1}
+        return await self.functions[function](ctx)
 
     async def _timer_loop(self) -> None:
+        last_run: dict[str, float] = {}
+        last_hour: dict[str, tuple[int, int, int, int]] = {}
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                await self.run_tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("tick failed")
-            await asyncio.sleep(self.tick_seconds)
+            now, hour = loop.time(), datetime.now(UTC).timetuple()[:4]
+            for job in self.periodic:  # in order: the hourly planning pass before the tick
+                if job.hourly:
+                    due = last_hour.get(job.function) != hour
+                else:
+                    due = now - last_run.get(job.function, -1e18) >= job.seconds
+                if not due:
+                    continue
+                last_run[job.function], last_hour[job.function] = now, hour
+                try:
+                    await self.run_periodic(job.function)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s failed", job.function)
+            await asyncio.sleep(min([1.0, *(j.seconds for j in self.periodic if not j.hourly)]))
 
-    def start(self, *, tick: bool = True) -> None:
-        """Run jobs (those held so far first) and, with `tick`, the planner's timer (its first
-        tick runs at once)."""
+    def start(self, *, periodic: bool = True) -> None:
+        """Run jobs (those held so far first) and, with `periodic`, the clock (its jobs run once
+        at once, the hourly ones first)."""
         self._started = True
         held, self._held = self._held, {}
         for job_id, (function, args, defer) in held.items():
             self._launch(job_id, function, args, defer)
-        if tick and self.tick_name and self._timer is None:
-            self._timer = asyncio.create_task(self._timer_loop(), name="vigie-tick")
+        if periodic and self.periodic and self._timer is None:
+            self._timer = asyncio.create_task(self._timer_loop(), name="vigie-periodic")
 
     async def join(self) -> None:
         """Wait until no job is queued or running (tests, `vigie sweep`)."""
@@ -176,7 +297,7 @@ class InProcessRunner:
         return len(self._deferred)
 
     async def aclose(self, grace: float = 5.0) -> None:
-        """Stop the timer; let running jobs finish for `grace` seconds, then cancel them.
+        """Stop the clock; let running jobs finish for `grace` seconds, then cancel them.
 
         A cancelled job leaves its rows `queued`/`running`: the reconciler of the next start
         hands them out again once their lease is over.

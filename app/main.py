@@ -32,10 +32,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runtime = runtime
     app.state.engine, app.state.sessionmaker = runtime.engine, runtime.sessionmaker
     app.state.redis, app.state.archive = runtime.redis, runtime.archive
+    app.state.jobs, app.state.compliance = runtime.jobs, runtime.compliance
     in_tests = settings.environment == "test"  # tests start the runner when they need it
     autostart = settings.jobs.autostart
     if runtime.runner is not None and (autostart or (autostart is None and not in_tests)):
-        runtime.runner.start()  # embedded mode: jobs and the tick run in this process
+        runtime.runner.start()  # embedded mode: jobs and the clocks run in this process
     try:
         yield
     finally:

@@ -1,27 +1,31 @@
-"""The components of one process, built the same way by the API's lifespan, the arq worker's
-startup and the CLI: engine and sessions, Redis, the API Entreprise client (against the
-in-process sandbox when no API_ENTREPRISE__BASE_URL is set), the evidence archive, the job queue
-(arq when REDIS_URL is set, the in-process runner otherwise)."""
+"""The composition root: the components of one process, built the same way by the API's
+lifespan, the arq worker's startup and the CLI — engine and sessions, Redis, the API Entreprise
+client (against the in-process sandbox when no API_ENTREPRISE__BASE_URL is set), the evidence
+archive, the job queue (arq when REDIS_URL is set, the in-process runner otherwise) — and the
+narrow contexts the domain takes from them (`ComplianceContext`).
+
+Imported only by `app/main.py`, `workers/` and the CLI: the domain never sees a Runtime.
+"""
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.api_calls.service import ApiCallRecorder
+from app.compliance.context import ComplianceContext
 from app.compliance.evaluation import policy_from
-from app.compliance.rules import CompliancePolicy
+from app.compliance.tasks import FUNCTIONS, plan_all_job, tick_job
 from app.config import Settings
 from app.db import SessionMaker, is_sqlite, make_engine, make_sessionmaker
 from app.documents.archive import Archive
 from app.integrations.api_entreprise import ApiEntrepriseClient, build_client, build_limiter
-from app.jobs import ArqJobQueue, InProcessRunner, JobQueue
+from app.jobs import ArqJobQueue, InProcessRunner, JobQueue, Periodic
 
 log = logging.getLogger("vigie")
-FULL_PLAN_SECONDS = 3600.0
 
 
 @dataclass
@@ -32,32 +36,34 @@ class Runtime:
     redis: Redis | None
     client: ApiEntrepriseClient
     archive: Archive
-    policy: CompliancePolicy
-    jobs: JobQueue = field(init=False)
+    jobs: JobQueue
+    compliance: ComplianceContext = field(init=False)
     sandbox: Any | None = None  # SandboxServer when the sandbox runs in this process
-    # SQLite has one writer and the journal's seq is taken under its write lock: the engine's
-    # own write units take turns in this process (PostgreSQL: None, row locks do the work).
     write_lock: asyncio.Lock | None = None
-    last_full_plan: float = 0.0  # monotonic time of the last full planning pass
 
-    def should_plan_fully(self, every: float = FULL_PLAN_SECONDS) -> bool:
-        """The tick plans every live contract on its first run, then hourly (amendments and new
-        contracts are planned at once by their own job; this pass catches anything missed)."""
-        now = time.monotonic()
-        if self.last_full_plan and now - self.last_full_plan < every:
-            return False
-        self.last_full_plan = now
-        return True
+    def __post_init__(self) -> None:
+        self.compliance = ComplianceContext(
+            sessionmaker=self.sessionmaker,
+            client=self.client,
+            archive=self.archive,
+            jobs=self.jobs,
+            policy=policy_from(self.settings),
+            limits=self.settings.jobs,
+            upstream=self.settings.api_entreprise,
+            write_lock=self.write_lock,
+        )
+
+    @property
+    def job_context(self) -> dict[str, Any]:
+        """What every job finds in its `ctx` (arq's and the in-process runner's alike)."""
+        return {"compliance": self.compliance}
 
     @property
     def runner(self) -> InProcessRunner | None:
         return self.jobs if isinstance(self.jobs, InProcessRunner) else None
 
     async def aclose(self) -> None:
-        if self.runner is not None:
-            await self.runner.aclose()
-        else:
-            await self.jobs.aclose()
+        await self.jobs.aclose()
         await self.client.aclose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -66,60 +72,71 @@ class Runtime:
         await self.engine.dispose()
 
 
-def in_process_runner(runtime: Runtime, *, with_tick: bool) -> InProcessRunner:
-    from workers.checks import FUNCTIONS, tick_job
-
-    jobs = runtime.settings.jobs
+def in_process_runner(settings: Settings, *, periodic: bool) -> InProcessRunner:
+    """Embedded mode's queue: the same jobs as the arq worker, the same two clocks (the planning
+    pass every hour, the tick every `JOBS__TICK_SECONDS`)."""
+    jobs = settings.jobs
+    clocks = (
+        Periodic(plan_all_job.__name__, hourly=True),
+        Periodic(tick_job.__name__, seconds=jobs.tick_seconds),
+    )
     return InProcessRunner(
         FUNCTIONS,
-        {"runtime": runtime},
+        {},  # filled with the runtime's job context once it exists
         max_jobs=jobs.max_jobs,
         max_tries=jobs.max_tries,
-        tick=tick_job.__name__ if with_tick else None,
-        tick_seconds=jobs.tick_seconds,
+        periodic=clocks if periodic else (),
     )
 
 
 async def build_runtime(
     settings: Settings,
     *,
-    arq_pool: Any | None = None,
+    jobs: JobQueue | None = None,
     in_process: bool | None = None,
-    with_tick: bool = True,
+    periodic: bool = True,
     engine: AsyncEngine | None = None,
+    client: ApiEntrepriseClient | None = None,
 ) -> Runtime:
-    """Build every shared component once. `arq_pool`: the worker's own pool (workers/main.py);
-    `in_process=True` forces the in-process runner (`vigie sweep`, `vigie check`)."""
-    from app.api_calls.service import ApiCallRecorder
-
+    """Build every shared component once. `jobs`: a queue made by the caller (the arq worker's
+    own pool); `in_process=True` forces the in-process runner (`vigie sweep`, `vigie check`);
+    `client`: an API Entreprise client made by the caller (tests), so no sandbox starts."""
     engine = engine or make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     sandbox = None
-    base_url, token = settings.api_entreprise.base_url, None
-    if not base_url:
-        from app.integrations.sandbox import SANDBOX_TOKEN, SandboxConfig, SandboxServer
+    if client is None:
+        base_url, token = settings.api_entreprise.base_url, None
+        if not base_url:
+            from app.integrations.sandbox import SANDBOX_TOKEN, SandboxConfig, SandboxServer
 
-        ae = settings.api_entreprise
-        sandbox = SandboxServer(
-            SandboxConfig(
-                json_per_minute=ae.json_per_minute,
-                documents_per_minute=ae.documents_per_minute,
-                window_seconds=ae.rate_window_seconds,
+            ae = settings.api_entreprise
+            sandbox = SandboxServer(
+                SandboxConfig(
+                    json_per_minute=ae.json_per_minute,
+                    documents_per_minute=ae.documents_per_minute,
+                    window_seconds=ae.rate_window_seconds,
+                )
             )
+            base_url, token = await asyncio.to_thread(sandbox.start), SANDBOX_TOKEN
+            log.info("API Entreprise: in-process sandbox at %s", base_url)
+        # The limiter lives beside the queue: every process of a deployment shares both.
+        limiter = build_limiter(settings, redis, prefix=f"{settings.jobs.queue_name}:ratelimit")
+        client = build_client(
+            settings,
+            redis,
+            ApiCallRecorder(sessionmaker),
+            base_url=base_url,
+            token=token,
+            limiter=limiter,
         )
-        base_url, token = await asyncio.to_thread(sandbox.start), SANDBOX_TOKEN
-        log.info("API Entreprise: in-process sandbox at %s", base_url)
-    # The limiter lives beside the queue: every process of a deployment shares both.
-    limiter = build_limiter(settings, redis, prefix=f"{settings.jobs.queue_name}:ratelimit")
-    client = build_client(
-        settings,
-        redis,
-        ApiCallRecorder(sessionmaker),
-        base_url=base_url,
-        token=token,
-        limiter=limiter,
-    )
+    runner: InProcessRunner | None = None
+    if jobs is None:
+        if in_process or (in_process is None and settings.embedded):
+            jobs = runner = in_process_runner(settings, periodic=periodic)
+        else:
+            assert settings.redis_url is not None
+            jobs = await ArqJobQueue.connect(settings.redis_url, settings.jobs.queue_name)
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -127,26 +144,10 @@ async def build_runtime(
         redis=redis,
         client=client,
         archive=Archive.from_settings(settings),
-        policy=policy_from(settings),
+        jobs=jobs,
         sandbox=sandbox,
         write_lock=asyncio.Lock() if is_sqlite(settings.database_url) else None,
     )
-    queue = settings.jobs.queue_name
-    if in_process or (in_process is None and settings.embedded):
-        runtime.jobs = in_process_runner(runtime, with_tick=with_tick)
-    elif arq_pool is not None:
-        runtime.jobs = ArqJobQueue(arq_pool, queue)
-    else:
-        from arq import create_pool
-        from arq.connections import RedisSettings
-
-        from workers.main import job_serializer
-
-        assert settings.redis_url is not None
-        pool = await create_pool(
-            RedisSettings.from_dsn(settings.redis_url),
-            job_serializer=job_serializer,
-            default_queue_name=queue,
-        )
-        runtime.jobs = ArqJobQueue(pool, queue, owns_pool=True)
+    if runner is not None:
+        runner.ctx.update(runtime.job_context)
     return runtime

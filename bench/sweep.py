@@ -137,7 +137,7 @@ async def run(args: argparse.Namespace) -> None:
         archive={"dir": tmp / "archive", "key_file": tmp / "keys.json"},
         jobs={"max_jobs": args.concurrency, "short_retry_seconds": 3600, "max_tries": 20},
     )
-    rt = await build_runtime(settings, in_process=True, with_tick=False)
+    rt = await build_runtime(settings, in_process=True, periodic=False)
     try:
         t0 = time.perf_counter()
         await seed(rt, args.suppliers)
@@ -156,7 +156,7 @@ async def run(args: argparse.Namespace) -> None:
             stats = (await http.get(f"http://127.0.0.1:{port}/__sandbox/stats")).json()
         t1 = time.perf_counter()
         async with rt.sessionmaker() as session:
-            await sync_pairs(session, None, policy=rt.policy)
+            await sync_pairs(session, None, policy=rt.compliance.policy)
             await session.rollback()
         recompute = time.perf_counter() - t1
     finally:

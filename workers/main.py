@@ -1,36 +1,35 @@
 """The arq worker: `arq workers.main.WorkerSettings` (or `python -m workers.main [--burst]`).
 
-Components are built once per process by `app.runtime.build_runtime` (the same as the API's);
-jobs are JSON-serialised (ids and primitives only, never pickle); the cron tick runs every
-minute on one worker at a time (arq's cron job ids are unique per run time).
+Only wiring: the jobs are the domain's (`app.compliance.tasks`), wrapped so arq sees its own
+`Retry`; components are built once per process by `app.runtime.build_runtime` (the same as the
+API's); jobs travel as JSON (`app.jobs`). Two cron jobs and no scheduler state in a process: the
+tick every minute, the full planning pass at minute 0 of every hour (both also at start; arq's
+cron job ids are unique per run time, so one worker of many runs each).
 """
 
-import json
 import logging
 import sys
-from typing import Any
+from typing import Any, cast
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.typing import WorkerCoroutine
 
+from app.compliance.tasks import JOBS, plan_all_job, tick_job
 from app.config import get_settings
+from app.jobs import ArqJobQueue, arq_job, deserialize_job, serialize_job
 from app.runtime import build_runtime
-from workers.checks import plan_contract, run_supplier_check, tick_job
 
 log = logging.getLogger("vigie.worker")
-
-
-def job_serializer(obj: Any) -> bytes:
-    return json.dumps(obj).encode()
-
-
-def job_deserializer(data: bytes) -> Any:
-    return json.loads(data)
+_settings = get_settings()
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    ctx["runtime"] = await build_runtime(get_settings(), arq_pool=ctx["redis"], in_process=False)
-    log.info("worker ready on queue %s", get_settings().jobs.queue_name)
+    queue = ArqJobQueue(ctx["redis"], _settings.jobs.queue_name)
+    runtime = await build_runtime(_settings, jobs=queue)
+    ctx["runtime"] = runtime
+    ctx.update(runtime.job_context)
+    log.info("worker ready on queue %s", _settings.jobs.queue_name)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -39,16 +38,27 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await runtime.aclose()
 
 
-_settings = get_settings()
-
-
 class WorkerSettings:
-    functions = [run_supplier_check, plan_contract, tick_job]
-    cron_jobs = [cron(tick_job, second=0, run_at_startup=True)]
+    functions = [arq_job(f) for f in JOBS]
+    cron_jobs = [
+        cron(
+            cast(WorkerCoroutine, arq_job(tick_job)),
+            name="cron:tick",
+            second=0,
+            run_at_startup=True,
+        ),
+        cron(
+            cast(WorkerCoroutine, arq_job(plan_all_job)),
+            name="cron:plan",
+            minute=0,
+            second=0,
+            run_at_startup=True,
+        ),
+    ]
     on_startup = startup
     on_shutdown = shutdown
-    job_serializer = job_serializer
-    job_deserializer = job_deserializer
+    job_serializer = serialize_job
+    job_deserializer = deserialize_job
     redis_settings = RedisSettings.from_dsn(_settings.redis_url or "redis://127.0.0.1:6379/0")
     queue_name = _settings.jobs.queue_name
     health_check_key = f"{_settings.jobs.queue_name}:health-check"

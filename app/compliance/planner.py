@@ -369,3 +369,19 @@ async def pairs_of_contract(session: AsyncSession, contract_id: uuid.UUID) -> li
         return []
     holders = select(ContractHolder.supplier_id).where(ContractHolder.contract_id == contract_id)
     return [(contract.buyer_id, s) for s in (await session.exec(holders)).all()]
+
+
+async def rows_of_pair(
+    session: AsyncSession, pair: Pair, *, active_only: bool = False, in_flight_only: bool = False
+) -> list[RequirementState]:
+    """The requirement rows of one (buyer, supplier), in requirement order."""
+    query = select(RequirementState).where(
+        RequirementState.buyer_id == pair[0], RequirementState.supplier_id == pair[1]
+    )
+    if active_only:
+        query = query.where(col(RequirementState.active))
+    if in_flight_only:
+        query = query.where(
+            col(RequirementState.run_state).in_([RunState.QUEUED, RunState.RUNNING])
+        )
+    return list((await session.exec(query.order_by(col(RequirementState.requirement)))).all())

@@ -2,12 +2,13 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from app.compliance.service import plan_after_commit
+from app.compliance.scheduling import plan_contract_later
 from app.contracts import service
 from app.contracts.models import ContractCreate, ContractPage, ContractPublic, ContractUpdate
 from app.deps import BuyerCaller, SessionDep, SettingsDep
+from app.identifiers import OptionalSiren
 from app.pagination import Cursor, Limit, next_cursor
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
@@ -25,7 +26,6 @@ async def create_contract(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
-    request: Request,
 ) -> ContractPublic:
     """Register a contract at or above the vigilance threshold, with its holders.
 
@@ -38,7 +38,7 @@ async def create_contract(
     )
     if not saved.created:
         response.status_code = status.HTTP_200_OK
-    plan_after_commit(session, getattr(request.app.state, "runtime", None), saved.contract.id)
+    plan_contract_later(session, saved.contract.id)
     return saved.contract
 
 
@@ -49,7 +49,7 @@ async def list_contracts(
     cursor: Cursor = None,
     limit: Limit = 50,
     reference: str | None = None,
-    supplier: Annotated[str | None, Query(description="SIREN of a holder")] = None,
+    supplier: Annotated[OptionalSiren, Query(description="SIREN of a holder")] = None,
     active_on: Annotated[
         date | None, Query(description="Contracts in execution on this date")
     ] = None,
@@ -86,7 +86,6 @@ async def amend_contract(
     caller: BuyerCaller,
     session: SessionDep,
     settings: SettingsDep,
-    request: Request,
 ) -> ContractPublic:
     """Record an amendment (avenant): amount, end of execution, holders. Each change is kept."""
     assert caller.buyer_id is not None
@@ -98,5 +97,5 @@ async def amend_contract(
         threshold=settings.vigilance_threshold_ht,
         by_key_prefix=caller.prefix,
     )
-    plan_after_commit(session, getattr(request.app.state, "runtime", None), contract_id)
+    plan_contract_later(session, contract_id)
     return amended

@@ -22,7 +22,7 @@ def settings(settings: Settings) -> Settings:
 def runtime(app):  # type: ignore[no-untyped-def]
     rt = app.state.runtime
     if rt.runner is not None:
-        rt.runner.start(tick=False)
+        rt.runner.start(periodic=False)
     return rt
 
 

@@ -1,17 +1,16 @@
 """Scheduling on the database: deterministic claims, leases, amendments and ends of execution,
-and the in-process runner's contract (ids, Retry, defer)."""
+and the in-process runner's contract (ids, RetryLater, defer)."""
 
 import asyncio
 from datetime import date, timedelta
 
 import pytest
-from arq.worker import Retry
 from sqlmodel import select
 
 from app.common import utcnow
-from app.compliance import service
+from app.compliance import checks, scheduling
 from app.compliance.models import RequirementState
-from app.jobs import InProcessRunner
+from app.jobs import InProcessRunner, RetryLater
 from app.keys.models import Role
 from tests.compliance.conftest import contract_for, settle
 from tests.factories import random_siren
@@ -38,15 +37,16 @@ async def test_two_ticks_claim_once_and_reconciler_recovers(
     sirens = [random_siren() for _ in range(3)]
     r = await client.post("/v1/contracts", json=contract_for(*sirens), headers=headers)
     assert r.status_code == 201
-    first = await service.tick(rt)
-    second = await service.tick(rt)
+    await scheduling.plan_all(rt.compliance)  # the hourly pass (the contract's own job is held)
+    first = await scheduling.tick(rt.compliance)
+    second = await scheduling.tick(rt.compliance)
     assert first.claimed >= 3 and second.claimed == 0
     rows = await _rows(sessionmaker, buyer.id)
     assert {r.run_state for r in rows} == {"queued"} and len(rows) == 9
     # Redis lost, worker dead: past the lease the reconciler hands them out again.
-    later = await service.tick(rt, now=utcnow() + timedelta(hours=2))
+    later = await scheduling.tick(rt.compliance, now=utcnow() + timedelta(hours=2))
     assert later.reclaimed == 9
-    rt.runner.start(tick=False)
+    rt.runner.start(periodic=False)
     await settle(rt)
     assert {r.run_state for r in await _rows(sessionmaker, buyer.id)} == {"idle"}
 
@@ -78,7 +78,7 @@ async def test_amendment_adds_and_end_stops(client, make_buyer, make_key, runtim
     )
     assert r.status_code == 200
     await settle(runtime)
-    await service.tick(runtime, now=utcnow() + timedelta(days=2))
+    await scheduling.plan_all(runtime.compliance, now=utcnow() + timedelta(days=2))
     rows = await _rows(sessionmaker, buyer.id)
     assert rows and all(not x.active and x.next_due_at is None and x.status for x in rows)
 
@@ -89,12 +89,12 @@ async def test_in_process_runner_dedupes_retries_and_defers():
     async def flaky(ctx, name):  # type: ignore[no-untyped-def]
         calls.append((name, ctx["job_try"]))
         if ctx["job_try"] < 3:
-            raise Retry(defer=0.01)
+            raise RetryLater(0.01)
 
     runner = InProcessRunner({"flaky": flaky}, {}, max_tries=5)
     assert await runner.enqueue("flaky", "a", job_id="same")
     assert not await runner.enqueue("flaky", "a", job_id="same")  # held: still a duplicate
-    runner.start(tick=False)
+    runner.start(periodic=False)
     assert not await runner.enqueue("flaky", "a", job_id="same")  # running: still a duplicate
     assert await runner.enqueue("flaky", "b", job_id="other", defer_by=0.05)
     await asyncio.wait_for(runner.join(), 5)
@@ -119,7 +119,7 @@ async def test_sweep_does_not_wait_for_a_short_upstream_retry(
     slow, *others = [random_siren() for _ in range(4)]
     r = await client.post("/v1/contracts", json=contract_for(slow, *others), headers=headers)
     assert r.status_code == 201
-    real_fetch = service.fetch_requirement
+    real_fetch = checks.fetch_requirement
 
     async def flaky(client_, rtype, subject, today):  # type: ignore[no-untyped-def]
         if subject.siren == slow:
@@ -134,7 +134,7 @@ async def test_sweep_does_not_wait_for_a_short_upstream_retry(
             )
         return await real_fetch(client_, rtype, subject, today)
 
-    monkeypatch.setattr(service, "fetch_requirement", flaky)
+    monkeypatch.setattr(checks, "fetch_requirement", flaky)
     report = await asyncio.wait_for(sweep(rt, batch=10), 60)
     assert report["deferred"] == 1  # the others ran (claimed by the sweep or the planner job)
     rows = await _rows(sessionmaker, buyer.id)
@@ -161,7 +161,7 @@ async def test_two_processes_planning_a_new_pair_at_once(
 
     async def plan() -> None:
         async with unit_of_work(sessionmaker) as session:
-            await sync_pairs(session, [pair], policy=rt.policy)
+            await sync_pairs(session, [pair], policy=rt.compliance.policy)
 
     await asyncio.gather(plan(), plan(), plan())
     rows = await _rows(sessionmaker, buyer.id)

@@ -10,7 +10,7 @@ from sqlmodel import col, func, select
 
 from app.buyers.models import Buyer
 from app.common import utcnow
-from app.compliance import service
+from app.compliance import scheduling
 from app.compliance.models import Check, RequirementState
 from app.contracts.models import ContractCreate, HolderIn
 from app.contracts.service import create_contract
@@ -49,6 +49,12 @@ async def _seed(rt, sirens: list[str]):  # type: ignore[no-untyped-def]
     return buyer
 
 
+async def _plan_and_tick(rt):  # type: ignore[no-untyped-def]
+    """What the worker's hourly job does: plan every live contract, then tick."""
+    await scheduling.plan_all(rt.compliance)
+    return await scheduling.tick(rt.compliance)
+
+
 async def _rows(rt, buyer_id):  # type: ignore[no-untyped-def]
     async with rt.sessionmaker() as session:
         query = select(RequirementState).where(RequirementState.buyer_id == buyer_id)
@@ -65,10 +71,10 @@ async def test_contract_checked_by_a_real_worker(worker_env: WorkerEnv) -> None:
     rt = await build_runtime(worker_env.settings)
     try:
         buyer = await _seed(rt, [DEMO_SIRENS[p] for p in EXPECTED])
-        report = await service.tick(rt)
+        report = await _plan_and_tick(rt)
         assert report.claimed == len(EXPECTED)
         # Two ticks: the rows are claimed once, the job ids are deterministic — no duplicate.
-        assert (await service.tick(rt)).enqueued == 0
+        assert (await scheduling.tick(rt.compliance)).enqueued == 0
         pool = rt.jobs.pool  # type: ignore[attr-defined]
         assert await pool.zcard(worker_env.settings.jobs.queue_name) == len(EXPECTED)
         await asyncio.to_thread(worker_env.run_burst)
@@ -107,7 +113,7 @@ async def test_worker_killed_mid_job_completes_once_after_restart(worker_env: Wo
         await rt.client.http.post(
             f"{worker_env.sandbox.base_url}/__sandbox/config", json={"latency_ms": 1500}
         )
-        await service.tick(rt)
+        await _plan_and_tick(rt)
         proc = worker_env.start(burst=False)
         try:
             deadline = time.monotonic() + 60
@@ -123,7 +129,7 @@ async def test_worker_killed_mid_job_completes_once_after_restart(worker_env: Wo
         )
         # The reconciler sees the lease is over; arq itself re-runs the job once its
         # in-progress key expires. Either way: done once.
-        await service.tick(rt, now=utcnow() + timedelta(hours=1))
+        await scheduling.tick(rt.compliance, now=utcnow() + timedelta(hours=1))
         await asyncio.to_thread(worker_env.run_burst, 180)
         rows = await _rows(rt, buyer.id)
         assert {r.status for r in rows} == {"valid"}
@@ -146,14 +152,14 @@ async def test_redis_flushed_mid_sweep_reconciler_recovers_every_check(
     try:
         sirens = [random_siren() for _ in range(8)]
         buyer = await _seed(rt, sirens)
-        assert (await service.tick(rt)).claimed == len(sirens)
+        assert (await _plan_and_tick(rt)).claimed == len(sirens)
         worker_env.flushdb()  # every queued job is gone; the rows still say "queued"
         rows = await _rows(rt, buyer.id)
         assert rows and all(r.run_state == "queued" for r in rows)
         await asyncio.to_thread(worker_env.run_burst)  # nothing left to run
         assert await _count(rt, Check, buyer.id) == 0
         later = utcnow() + timedelta(hours=1)  # past every lease
-        report = await service.tick(rt, now=later)
+        report = await scheduling.tick(rt.compliance, now=later)
         assert report.reclaimed == len(rows) and report.enqueued == len(sirens)
         await asyncio.to_thread(worker_env.run_burst)
         rows = await _rows(rt, buyer.id)

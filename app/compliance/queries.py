@@ -1,11 +1,16 @@
-"""Read side: compliance of a supplier, of a contract, the gaps and the bulk lookup."""
+"""The compliance read side: a supplier's status, a contract's, the gaps (by pages or as a
+streamed CSV), the bulk lookup before a payment run, and small queries for the CLI."""
 
+import csv
+import io
 import uuid
-from collections import defaultdict
-from datetime import date, datetime, timedelta
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import SQLModel, col, or_, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.buyers.models import Buyer
@@ -30,64 +35,20 @@ from app.compliance.rules import (
     current_due_date,
     overall_status,
 )
+from app.compliance.schemas import (
+    ContractCompliance,
+    Gap,
+    LookupRequirement,
+    LookupResult,
+    ReasonPublic,
+    RequirementPublic,
+    SupplierCompliance,
+    SupplierRef,
+)
 from app.contracts.models import Contract, ContractHolder
+from app.db import SessionMaker
+from app.identifiers import parse_siren
 from app.suppliers.models import Supplier
-
-
-class ReasonPublic(SQLModel):
-    code: str
-    message: str
-    since: date | None
-    evidence: str | None
-
-
-class RequirementPublic(SQLModel):
-    type: str
-    status: str
-    valid_until: date | None
-    next_check_on: date | None
-    document_id: uuid.UUID | None
-    last_checked_at: datetime | None
-    reasons: list[ReasonPublic]
-    alert: str | None = None
-    buyer_siret: str | None = None  # set for a contractor, who sees every buyer's needs
-
-
-class SupplierRef(SQLModel):
-    id: uuid.UUID
-    siren: str | None
-    name: str | None
-
-
-class SupplierCompliance(SQLModel):
-    supplier: SupplierRef
-    status: str
-    reasons: list[ReasonPublic]
-    requirements: list[RequirementPublic]
-
-
-class ContractCompliance(SQLModel):
-    contract_id: uuid.UUID
-    reference: str
-    status: str
-    reasons: list[ReasonPublic]
-    holders: list[SupplierCompliance]
-
-
-class Gap(SQLModel):
-    id: uuid.UUID
-    supplier: SupplierRef
-    type: str
-    status: str
-    valid_until: date | None
-    next_check_on: date | None
-    document_id: uuid.UUID | None
-    reasons: list[ReasonPublic]
-
-
-class GapPage(SQLModel):
-    items: list[Gap]
-    next_cursor: str | None
 
 
 def _reasons(reasons: list[Any]) -> list[ReasonPublic]:
@@ -107,8 +68,8 @@ def requirement_public(
 ) -> RequirementPublic:
     result = result or result_from_row(row.status, row.reasons, row.valid_until)
     return RequirementPublic(
-        type=row.requirement,
-        status=result.status.value,
+        type=RequirementType(row.requirement),
+        status=result.status,
         valid_until=result.valid_until,
         next_check_on=_next_check_on(row),
         document_id=row.document_id,
@@ -160,7 +121,7 @@ async def supplier_compliance(
     overall = combine_statuses(_overall(rs, today, policy) for rs in by_buyer.values())
     return SupplierCompliance(
         supplier=supplier_ref(supplier),
-        status=overall.status.value,
+        status=overall.status,
         reasons=_reasons(overall.reasons),
         requirements=requirements,
     )
@@ -202,17 +163,17 @@ async def contract_compliance(
         holders.append(
             SupplierCompliance(
                 supplier=supplier_ref(supplier),
-                status=overall.status.value,
+                status=overall.status,
                 reasons=_reasons(overall.reasons),
                 requirements=public,
             )
         )
-    combined = combine_statuses((OverallStatus(h.status), []) for h in holders)
-    reasons = [r for h in holders if h.status != "compliant" for r in h.reasons]
+    combined = combine_statuses((h.status, []) for h in holders)
+    reasons = [r for h in holders if h.status != OverallStatus.COMPLIANT for r in h.reasons]
     return ContractCompliance(
         contract_id=contract.id,
         reference=contract.reference,
-        status=combined.status.value,
+        status=combined.status,
         reasons=reasons,
         holders=holders,
     )
@@ -220,8 +181,8 @@ async def contract_compliance(
 
 def _unplanned(rtype: RequirementType, result: RequirementResult) -> RequirementPublic:
     return RequirementPublic(
-        type=rtype.value,
-        status=result.status.value,
+        type=rtype,
+        status=result.status,
         valid_until=None,
         next_check_on=None,
         document_id=None,
@@ -230,17 +191,23 @@ def _unplanned(rtype: RequirementType, result: RequirementResult) -> Requirement
     )
 
 
+@dataclass(frozen=True)
+class GapFilters:
+    statuses: list[str] | None = None  # None: every status but `valid`
+    requirement: str | None = None
+    due_within: int | None = None  # expiring or due within N days
+
+
 async def list_gaps(
     session: AsyncSession,
     buyer_id: uuid.UUID,
+    filters: GapFilters,
     *,
-    statuses: list[str] | None,
-    requirement: str | None,
-    due_within: int | None,
     after: uuid.UUID | None,
     limit: int,
 ) -> list[tuple[RequirementState, Supplier]]:
     """Active requirements that are not `valid` (or in `statuses`), oldest row first."""
+    statuses, requirement, due_within = filters.statuses, filters.requirement, filters.due_within
     query = (
         select(RequirementState, Supplier)
         .join(Supplier, col(Supplier.id) == RequirementState.supplier_id)
@@ -288,42 +255,141 @@ def gap_public(row: RequirementState, supplier: Supplier) -> Gap:
 
 async def lookup(
     session: AsyncSession, buyer_id: uuid.UUID, sirens: list[str], policy: CompliancePolicy
-) -> list[dict[str, Any]]:
-    """Status of many suppliers at once (an ERP before a payment run): one query."""
+) -> list[LookupResult]:
+    """Status of many suppliers at once (an ERP before a payment run): one query. A SIREN that
+    is not one is answered in its own result (`invalid_identifier`); the others normally."""
+    from pydantic_core import PydanticCustomError
+
+    valid: dict[str, str] = {}  # as sent -> normalised
+    refused: dict[str, str] = {}
+    for sent in sirens:
+        try:
+            valid[sent] = parse_siren(sent)
+        except PydanticCustomError as exc:
+            refused[sent] = exc.message()
     query = (
         select(RequirementState, Supplier.siren)
         .join(Supplier, col(Supplier.id) == RequirementState.supplier_id)
-        .where(RequirementState.buyer_id == buyer_id, col(Supplier.siren).in_(sirens))
+        .where(
+            RequirementState.buyer_id == buyer_id,
+            col(Supplier.siren).in_(sorted(set(valid.values()))),
+        )
     )
     rows: dict[str, list[RequirementState]] = defaultdict(list)
-    for row, siren in (await session.exec(query)).all():
-        rows[str(siren)].append(row)
+    if valid:
+        for row, siren in (await session.exec(query)).all():
+            rows[str(siren)].append(row)
     today = today_in_paris(utcnow())
     out = []
-    for siren in sirens:
+    for sent in sirens:
+        if sent in refused:
+            out.append(
+                LookupResult(
+                    siren=sent,
+                    found=None,
+                    status=None,
+                    reasons=[],
+                    requirements=[],
+                    code="invalid_identifier",
+                    detail=refused[sent],
+                )
+            )
+            continue
+        siren = valid[sent]
         found = rows.get(siren)
         if not found:
             out.append(
-                {"siren": siren, "found": False, "status": None, "reasons": [], "requirements": []}
+                LookupResult(siren=siren, found=False, status=None, reasons=[], requirements=[])
             )
             continue
         live = [r for r in found if r.active] or found
         results = [result_from_row(r.status, r.reasons, r.valid_until) for r in live]
         overall = _overall(results, today, policy)
         out.append(
-            {
-                "siren": siren,
-                "found": True,
-                "status": overall.status.value,
-                "reasons": [r.model_dump() for r in _reasons(overall.reasons)],
-                "requirements": [
-                    {
-                        "type": r.requirement,
-                        "status": res.status.value,
-                        "valid_until": res.valid_until,
-                    }
+            LookupResult(
+                siren=siren,
+                found=True,
+                status=overall.status,
+                reasons=_reasons(overall.reasons),
+                requirements=[
+                    LookupRequirement(
+                        type=RequirementType(r.requirement),
+                        status=res.status,
+                        valid_until=res.valid_until,
+                    )
                     for r, res in zip(live, results, strict=True)
                 ],
-            }
+            )
         )
     return out
+
+
+# --- the gaps as CSV, streamed ------------------------------------------------------------------
+
+CSV_COLUMNS = ["siren", "name", "type", "status", "valid_until", "next_check_on", "reasons"]
+CSV_BATCH = 2000
+
+
+def _csv_line(values: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
+
+
+async def stream_gaps_csv(
+    sessionmaker: SessionMaker,
+    buyer_id: uuid.UUID,
+    filters: GapFilters,
+) -> AsyncIterator[str]:
+    """Every gap as CSV lines, batch by batch on the id cursor: flat memory whatever the size.
+
+    Each batch reads in a short session of its own (the request's unit of work has ended by the
+    time the body streams)."""
+    yield _csv_line(CSV_COLUMNS)
+    after: uuid.UUID | None = None
+    while True:
+        async with sessionmaker() as session:
+            rows = await list_gaps(session, buyer_id, filters, after=after, limit=CSV_BATCH)
+        if not rows:
+            return
+        chunk = []
+        for row, supplier in rows:
+            g = gap_public(row, supplier)
+            chunk.append(
+                _csv_line(
+                    [
+                        g.supplier.siren or "",
+                        g.supplier.name or "",
+                        g.type.value,
+                        g.status.value,
+                        g.valid_until.isoformat() if g.valid_until else "",
+                        g.next_check_on.isoformat() if g.next_check_on else "",
+                        " ; ".join(r.message for r in g.reasons),
+                    ]
+                )
+            )
+        yield "".join(chunk)
+        if len(rows) < CSV_BATCH:
+            return
+        after = rows[-1][0].id
+
+
+# --- small queries of the CLI and the API -------------------------------------------------------
+
+
+async def holds_contract(
+    session: AsyncSession, buyer_id: uuid.UUID, supplier_id: uuid.UUID
+) -> bool:
+    """Does the supplier hold at least one of this buyer's contracts?"""
+    from app.suppliers.service import supplier_scope
+
+    query = supplier_scope(buyer_id).where(ContractHolder.supplier_id == supplier_id).limit(1)
+    return (await session.exec(query)).first() is not None
+
+
+async def status_counts(session: AsyncSession) -> Counter[tuple[str, str]]:
+    """(requirement, status) → number of active rows: the sweep's summary."""
+    query = select(RequirementState.requirement, RequirementState.status).where(
+        col(RequirementState.active)
+    )
+    return Counter((r, s or "missing") for r, s in (await session.exec(query)).all())

@@ -1,0 +1,202 @@
+"""When checks run: the tick (reconcile, claim what is due, enqueue it at the pace the limits
+allow), the hourly planning pass, a contract's own planning, a re-check on demand, and the sweep
+(everything due now, in this process).
+
+The database decides what is due (`planner`); the queue only carries work. Every function takes
+a `ComplianceContext`, so the API, the arq jobs, the in-process runner and the CLI run the same
+code. Jobs leave after the commit of the unit of work that claimed their rows.
+"""
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.common import utcnow
+from app.compliance.context import ComplianceContext
+from app.compliance.evaluation import status_due_on, today_in_paris
+from app.compliance.models import RequirementState, RunState
+from app.compliance.planner import (
+    Claim,
+    claim_due,
+    in_flight,
+    live_contracts,
+    pairs_of_contract,
+    reclaim_expired,
+    rows_of_pair,
+    sync_pairs,
+)
+from app.jobs import InProcessRunner, enqueue_after_commit
+
+log = logging.getLogger("vigie.compliance")
+
+# Job names (the functions of app/compliance/tasks.py).
+CHECK_JOB = "run_supplier_check"
+PLAN_CONTRACT_JOB = "plan_contract"
+
+
+@dataclass
+class TickReport:
+    reclaimed: int = 0
+    claimed: int = 0
+    enqueued: int = 0
+
+
+def enqueue_claims(
+    session: AsyncSession, ctx: ComplianceContext, claims: list[Claim], *, spread: bool = True
+) -> int:
+    """Hand claims to the queue after the commit, spaced at the rate the limits allow (with
+    jitter), so a large import keeps the limiter near full instead of piling thousands of jobs
+    on it at once."""
+    spacing = ctx.seconds_per_pair if spread else 0.0
+    for i, claim in enumerate(claims):
+        defer = i * spacing + random.uniform(0, spacing)
+        args = (str(claim.buyer_id), str(claim.supplier_id))
+        enqueue_after_commit(session, CHECK_JOB, *args, job_id=claim.job_id, defer_by=defer)
+    return len(claims)
+
+
+async def tick(ctx: ComplianceContext, *, now: datetime | None = None) -> TickReport:
+    """Every minute: reclaim lost checks, claim what is due (one tick's worth), enqueue it."""
+    now = now or utcnow()
+    report = TickReport()
+    limits = ctx.limits
+    async with ctx.transaction() as session:
+        report.reclaimed = await reclaim_expired(session, now=now)
+    async with ctx.transaction() as session:
+        backlog = await in_flight(session)
+        room = min(limits.claim_batch, max(0, ctx.tick_capacity - backlog // 2))
+        lease = timedelta(seconds=limits.tick_seconds + limits.lease_seconds)
+        claims = await claim_due(session, now=now, limit=room, lease=lease) if room else []
+        report.claimed = len(claims)
+        report.enqueued = enqueue_claims(session, ctx, claims)
+    if report.reclaimed or report.claimed:
+        log.info("tick: %s", report)
+    return report
+
+
+async def plan_all(ctx: ComplianceContext, *, now: datetime | None = None) -> int:
+    """Hourly (and at start): rows of every live contract, statuses recomputed. Contracts are
+    planned at once by their own job; this pass catches amendments' removed holders, ends of
+    execution and anything missed. Returns the pairs synced."""
+    async with ctx.transaction() as session:
+        return await sync_pairs(session, None, policy=ctx.policy, now=now or utcnow())
+
+
+def plan_contract_later(session: AsyncSession, contract_id: uuid.UUID) -> None:
+    """Once the contract is committed, plan its checks (a job, so they start within seconds)."""
+    enqueue_after_commit(session, PLAN_CONTRACT_JOB, str(contract_id), job_id=f"plan:{contract_id}")
+
+
+async def plan_contract(ctx: ComplianceContext, contract_id: uuid.UUID) -> int:
+    """After a contract is created or amended: its holders' rows, and their first checks now
+    (unless the queue is already busy: then the tick spreads them)."""
+    now = utcnow()
+    lease = timedelta(seconds=ctx.limits.tick_seconds + ctx.limits.lease_seconds)
+    async with ctx.transaction() as session:
+        pairs = await pairs_of_contract(session, contract_id)
+        await sync_pairs(session, pairs, policy=ctx.policy, now=now, why="Contrat enregistré")
+        claims: list[Claim] = []
+        if await in_flight(session) < ctx.tick_capacity:
+            claims = await claim_due(session, now=now, limit=len(pairs), lease=lease, pairs=pairs)
+        return enqueue_claims(session, ctx, claims, spread=False)
+
+
+async def request_recheck(
+    session: AsyncSession, ctx: ComplianceContext, buyer_id: uuid.UUID, supplier_id: uuid.UUID
+) -> tuple[str | None, bool]:
+    """Re-check a supplier now (idempotent while a check runs): the job leaves after the
+    caller's commit. Returns (job id, already running); no job id when no contract is live.
+
+    The check serves the current due date again, so the six-monthly schedule is untouched.
+    """
+    now = utcnow()
+    pair = (buyer_id, supplier_id)
+    await sync_pairs(session, [pair], policy=ctx.policy, now=now, why="Nouvelle vérification")
+    rows = await rows_of_pair(session, pair, active_only=True)
+    busy = [r for r in rows if r.run_state != RunState.IDLE]
+    live = (await live_contracts(session, [pair], today_in_paris(now))).get(pair, [])
+    if not live:
+        return None, False
+    current = status_due_on([c for c, _ in live], today_in_paris(now))
+    for row in rows:
+        if row.run_state == RunState.IDLE:
+            row.due_on = min(row.due_on or current, current)
+            session.add(row)
+    await session.flush()
+    lease = timedelta(seconds=ctx.limits.lease_seconds)
+    claims = await claim_due(session, now=now, limit=1, lease=lease, pairs=[pair], force=True)
+    if not claims:
+        due = min((r.due_on for r in busy if r.due_on), default=current)
+        job_id = Claim(buyer_id, supplier_id, due).job_id
+        # Already queued or running: asking again is harmless (same id, no duplicate).
+        enqueue_after_commit(session, CHECK_JOB, str(buyer_id), str(supplier_id), job_id=job_id)
+        return job_id, bool(busy)
+    enqueue_claims(session, ctx, claims, spread=False)
+    return claims[0].job_id, bool(busy)
+
+
+# --- the sweep: everything due now, in this process -------------------------------------------
+
+Progress = Callable[[int, int], None]
+
+
+async def sweep(
+    ctx: ComplianceContext,
+    runner: InProcessRunner,
+    *,
+    on_progress: Progress | None = None,
+    batch: int = 500,
+) -> dict[str, float]:
+    """Plan, then claim by batches and run them on `runner` until nothing is due. Returns the
+    suppliers checked, the checks left waiting for the source, and the seconds taken."""
+    runner.start(periodic=False)
+    lease = timedelta(seconds=ctx.limits.lease_seconds)
+    started = time.perf_counter()
+    await plan_all(ctx)
+    async with ctx.transaction() as session:
+        total = await due_supplier_count(session)
+    if on_progress:
+        on_progress(0, total)
+    claimed = 0
+    while True:
+        # Keep the runner fed: a job waiting out a short upstream retry stays pending for
+        # minutes and must not hold back the rest of the sweep.
+        if runner.pending < batch:
+            async with ctx.transaction() as session:
+                claims = await claim_due(
+                    session, now=utcnow(), limit=batch - runner.pending, lease=lease
+                )
+                enqueue_claims(session, ctx, claims, spread=False)
+            claimed += len(claims)
+            if not claims and runner.pending == runner.deferred:
+                # Only jobs waiting for the source remain: their rows stay claimed with a
+                # lease, so the next tick (or sweep) runs them once their retry time has come.
+                break
+        await asyncio.sleep(0.2)
+        if on_progress:
+            on_progress(claimed - runner.pending, max(total, claimed))
+    if on_progress:
+        on_progress(claimed, max(total, claimed))
+    return {
+        "suppliers": claimed,
+        "deferred": runner.deferred,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+async def due_supplier_count(session: AsyncSession) -> int:
+    query = select(func.count(func.distinct(RequirementState.supplier_id))).where(
+        col(RequirementState.active),
+        col(RequirementState.run_state) == RunState.IDLE,
+        col(RequirementState.next_due_at) <= utcnow(),
+    )
+    return int((await session.exec(query)).one())

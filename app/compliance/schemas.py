@@ -1,0 +1,102 @@
+"""The compliance API's public shapes. Types, statuses and overall statuses are enums, so the
+OpenAPI document lists their values (ERP clients generate code from it)."""
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import Field
+from sqlmodel import SQLModel
+
+from app.compliance.rules import OverallStatus, RequirementStatus, RequirementType
+
+
+class ReasonPublic(SQLModel):
+    code: str
+    message: str
+    since: date | None
+    evidence: str | None
+
+
+class RequirementPublic(SQLModel):
+    type: RequirementType
+    status: RequirementStatus
+    valid_until: date | None
+    next_check_on: date | None
+    document_id: uuid.UUID | None
+    last_checked_at: datetime | None
+    reasons: list[ReasonPublic]
+    alert: str | None = None
+    buyer_siret: str | None = None  # set for a contractor, who sees every buyer's needs
+
+
+class SupplierRef(SQLModel):
+    id: uuid.UUID
+    siren: str | None
+    name: str | None
+
+
+class SupplierCompliance(SQLModel):
+    supplier: SupplierRef
+    status: OverallStatus
+    reasons: list[ReasonPublic]
+    requirements: list[RequirementPublic]
+
+
+class ContractCompliance(SQLModel):
+    contract_id: uuid.UUID
+    reference: str
+    status: OverallStatus
+    reasons: list[ReasonPublic]
+    holders: list[SupplierCompliance]
+
+
+class Gap(SQLModel):
+    id: uuid.UUID
+    supplier: SupplierRef
+    type: RequirementType
+    status: RequirementStatus
+    valid_until: date | None
+    next_check_on: date | None
+    document_id: uuid.UUID | None
+    reasons: list[ReasonPublic]
+
+
+class GapPage(SQLModel):
+    items: list[Gap]
+    next_cursor: str | None
+
+
+class CheckAccepted(SQLModel):
+    job_id: str | None
+    already_running: bool
+    detail: str
+
+
+MAX_LOOKUP = 1000
+
+
+class LookupIn(SQLModel):
+    sirens: list[str] = Field(min_length=1, description=f"At most {MAX_LOOKUP} SIRENs")
+
+
+class LookupRequirement(SQLModel):
+    type: RequirementType
+    status: RequirementStatus
+    valid_until: date | None
+
+
+class LookupResult(SQLModel):
+    """One SIREN of the batch: `found` with its status, not `found`, or refused on its own
+    (`code: invalid_identifier`, `found: null`) while the rest of the batch is answered."""
+
+    siren: str
+    found: bool | None
+    status: OverallStatus | None
+    reasons: list[ReasonPublic]
+    requirements: list[LookupRequirement]
+    code: str | None = None
+    detail: str | None = None
+
+
+class LookupOut(SQLModel):
+    results: list[LookupResult]
