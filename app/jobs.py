@@ -17,11 +17,12 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from arq.connections import ArqRedis
-from arq.worker import Retry
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:  # arq loads only in the processes that talk to it (the API, the worker)
+    from arq.connections import ArqRedis
 
 log = logging.getLogger("vigie.jobs")
 
@@ -101,7 +102,7 @@ async def send_pending(queue: JobQueue, pending: list[PendingJob]) -> int:
 class ArqJobQueue:
     """Enqueue into arq (the worker process runs the jobs; see workers/main.py)."""
 
-    def __init__(self, pool: ArqRedis, queue_name: str, *, owns_pool: bool = False) -> None:
+    def __init__(self, pool: "ArqRedis", queue_name: str, *, owns_pool: bool = False) -> None:
         self.pool = pool
         self.queue_name = queue_name
         self.owns_pool = owns_pool
@@ -138,6 +139,7 @@ class ArqJobQueue:
 
 def arq_job(function: JobFunction) -> JobFunction:
     """The same job for arq: `RetryLater` becomes arq's `Retry(defer=…)` (arq counts the tries)."""
+    from arq.worker import Retry
 
     @functools.wraps(function)
     async def run(ctx: dict[str, Any], *args: Any) -> Any:
