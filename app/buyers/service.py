@@ -4,13 +4,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.buyers.models import Buyer
-from app.contracts.parsing import parse_siret
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.identifiers import parse_siret
 
 
 async def create_buyer(session: AsyncSession, *, siret: str, name: str) -> Buyer:
     try:
-        siret = parse_siret(siret) or ""
+        siret = parse_siret(siret)
     except PydanticCustomError as exc:
         raise ValidationFailed(exc.message(), code="invalid_identifier") from None
     if not name.strip():

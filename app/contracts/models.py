@@ -9,14 +9,9 @@ from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.common import utcnow, uuid7
-from app.contracts.parsing import (
-    SECTOR_REQUIREMENTS,
-    parse_amount,
-    parse_cpv,
-    parse_siren,
-    parse_siret,
-)
+from app.contracts.parsing import SECTOR_REQUIREMENTS, parse_amount, parse_cpv
 from app.db import AwareDateTime
+from app.identifiers import OptionalSiren, OptionalSiret
 
 Amount = Annotated[
     Decimal,
@@ -78,8 +73,8 @@ class ContractAmendment(SQLModel, table=True):
 class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
     """`{"siret"}`, `{"siren"}` or, for a foreign company, `{"foreign_id", "country", "name"}`."""
 
-    siret: Annotated[str | None, BeforeValidator(parse_siret)] = None
-    siren: Annotated[str | None, BeforeValidator(parse_siren)] = None
+    siret: OptionalSiret = None
+    siren: OptionalSiren = None
     foreign_id: str | None = Field(default=None, min_length=1, max_length=64)
     country: str | None = Field(default=None, min_length=2, max_length=2)
     name: str | None = Field(default=None, max_length=200)

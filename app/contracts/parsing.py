@@ -1,6 +1,7 @@
-"""Parsers for what ERPs and open-data feeds send: identifiers, amounts, CPV codes.
+"""Parsers for what ERPs and open-data feeds send: amounts and CPV codes.
 
 Each raises a `PydanticCustomError` whose type is the stable API code and whose message is French.
+SIREN and SIRET are parsed in one place, `app.identifiers`.
 """
 
 import re
@@ -8,8 +9,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic_core import PydanticCustomError
-from stdnum.fr import siren as stdnum_siren
-from stdnum.fr import siret as stdnum_siret
 
 # Sector certificates a contract may require explicitly (names of app.compliance.rules.RequirementType).
 SECTOR_REQUIREMENTS = frozenset(
@@ -19,44 +18,6 @@ SECTOR_REQUIREMENTS = frozenset(
 MAX_AMOUNT = Decimal("999999999999.99")
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _CPV = re.compile(r"^\d{8}(-\d)?$")
-
-
-def _digits(value: Any, what: str, length: int) -> str:
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise PydanticCustomError(
-            "invalid_identifier", f"Le {what} doit être une chaîne de chiffres."
-        )
-    text = _SPACES.sub("", str(value))
-    if not text.isdigit() or len(text) != length:
-        raise PydanticCustomError(
-            "invalid_identifier", f"Le {what} « {value} » doit compter {length} chiffres."
-        )
-    return text
-
-
-def parse_siren(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = _digits(value, "SIREN", 9)
-    if not stdnum_siren.is_valid(text):
-        raise PydanticCustomError(
-            "invalid_identifier",
-            f"Le SIREN « {text} » n'est pas valide (clé de contrôle de Luhn incorrecte).",
-        )
-    return text
-
-
-def parse_siret(value: Any) -> str | None:
-    """SIRET with the Luhn check; python-stdnum knows La Poste's exception (SIREN 356000000)."""
-    if value is None:
-        return None
-    text = _digits(value, "SIRET", 14)
-    if not stdnum_siret.is_valid(text):
-        raise PydanticCustomError(
-            "invalid_identifier",
-            f"Le SIRET « {text} » n'est pas valide (clé de contrôle de Luhn incorrecte).",
-        )
-    return text
 
 
 def parse_amount(value: Any) -> Decimal:

@@ -7,11 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pydantic_core import PydanticCustomError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.common import utcnow
 from app.errors import NotFound, Unauthorized, ValidationFailed
+from app.identifiers import parse_optional_siren, parse_optional_siret
 from app.keys.models import ApiKey, Role
 
 KEY_SCHEME = "vg"
@@ -121,18 +123,17 @@ async def create_key_for(
     from app.contracts.models import HolderIn
     from app.suppliers.service import ensure_supplier
 
+    try:  # "" means "not given", as before
+        buyer_siret = parse_optional_siret(buyer_siret or None)
+        supplier_siren = parse_optional_siren(supplier_siren or None)
+    except PydanticCustomError as exc:
+        raise ValidationFailed(exc.message(), code="invalid_identifier") from None
     buyer_id = supplier_id = None
     if buyer_siret:
         buyer = await get_buyer_by_siret(session, buyer_siret)
         buyer_id = buyer.id if buyer else None
     if supplier_siren:
-        try:
-            holder = HolderIn(siren=supplier_siren)
-        except ValueError:
-            raise ValidationFailed(
-                f"Le SIREN « {supplier_siren} » n'est pas valide.", code="invalid_identifier"
-            ) from None
-        supplier_id = (await ensure_supplier(session, holder)).id
+        supplier_id = (await ensure_supplier(session, HolderIn(siren=supplier_siren))).id
     return await create_key(
         session, role=role, buyer_id=buyer_id, supplier_id=supplier_id, label=label
     )
