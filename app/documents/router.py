@@ -4,18 +4,17 @@ import base64
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import SQLModel
 
 from app.deps import CallerDep, SessionDep, SettingsDep
 from app.documents import service
 from app.documents.archive import Archive
 from app.documents.models import DocumentPublic
+from app.identifiers import Siren
 from app.pagination import Cursor, Limit, next_cursor
 
 router = APIRouter(tags=["documents"])
-
-Siren = Annotated[str, Path(pattern=r"^\d{9}$", description="SIREN (9 digits)")]
 
 
 def get_archive(request: Request) -> Archive:

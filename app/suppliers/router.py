@@ -1,9 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from sqlmodel import SQLModel
 
 from app.deps import BuyerCaller, SessionDep, require_roles
+from app.identifiers import Siren
 from app.keys.models import ApiKey, Role
 from app.pagination import Cursor, Limit, next_cursor
 from app.suppliers import service
@@ -12,7 +13,6 @@ from app.suppliers.models import SupplierPublic
 router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"])
 
 SupplierReader = Annotated[ApiKey, Depends(require_roles(Role.OFFICER, Role.ERP, Role.CONTRACTOR))]
-Siren = Annotated[str, Path(pattern=r"^\d{9}$", description="SIREN (9 digits)")]
 
 
 class SupplierPage(SQLModel):
