@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic_core import PydanticCustomError
 from rich.console import Console
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +14,7 @@ from app.compliance.cli import check_command, sweep_command
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
 from app.documents.cli import archive_app
+from app.identifiers import parse_siren, parse_siret
 from app.integrations.sandbox.cli import sandbox_app
 from app.keys.models import Role
 
@@ -50,6 +52,26 @@ def run_db(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     except AppError as exc:
         err.print(f"[red]Error ({exc.code})[/red]: {exc.detail}")
         raise typer.Exit(1) from None
+
+
+def siret_option(value: str) -> str:
+    """Typer parser: a bad SIRET is a usage error (exit code 2), said in English."""
+    try:
+        return parse_siret(value)
+    except PydanticCustomError:
+        raise typer.BadParameter(
+            f"{value!r} is not a SIRET (14 digits whose last is the Luhn check digit)."
+        ) from None
+
+
+def siren_option(value: str) -> str:
+    """Typer parser: a bad SIREN is a usage error (exit code 2), said in English."""
+    try:
+        return parse_siren(value)
+    except PydanticCustomError:
+        raise typer.BadParameter(
+            f"{value!r} is not a SIREN (9 digits whose last is the Luhn check digit)."
+        ) from None
 
 
 @app.command()
@@ -107,7 +129,7 @@ def demo() -> None:
 
 @buyers_app.command("create")
 def buyers_create(
-    siret: Annotated[str, typer.Option(help="SIRET of the buyer")],
+    siret: Annotated[str, typer.Option(help="SIRET of the buyer", parser=siret_option)],
     name: Annotated[str, typer.Option(help="Name of the buyer")],
 ) -> None:
     """Register a buyer."""
@@ -124,8 +146,12 @@ def buyers_create(
 @keys_app.command("create")
 def keys_create(
     role: Annotated[Role, typer.Option(help="admin, officer, erp or contractor")],
-    buyer: Annotated[str | None, typer.Option(help="SIRET of the buyer (officer, erp)")] = None,
-    supplier: Annotated[str | None, typer.Option(help="SIREN of the supplier (contractor)")] = None,
+    buyer: Annotated[
+        str | None, typer.Option(help="SIRET of the buyer (officer, erp)", parser=siret_option)
+    ] = None,
+    supplier: Annotated[
+        str | None, typer.Option(help="SIREN of the supplier (contractor)", parser=siren_option)
+    ] = None,
     label: Annotated[str | None, typer.Option(help="A note to recognise the key")] = None,
 ) -> None:
     """Create an API key; the key itself is printed once, alone on the last line."""

@@ -93,10 +93,38 @@ def test_errors_are_reported_not_raised(cli_env):
     unknown = invoke("keys", "create", "--role", "officer", "--buyer", random_siret())
     assert unknown.exit_code == 1
     assert "buyer_not_found" in unknown.output
-    bad = invoke("buyers", "create", "--siret", "12345678901234", "--name", "X")
-    assert bad.exit_code == 1 and "invalid_identifier" in bad.output
     assert invoke("keys", "revoke", "vg_00000000").exit_code == 1
     assert invoke("keys", "create", "--role", "superuser").exit_code != 0
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("buyers", "create", "--siret", "12345678901234", "--name", "X"), "--siret"),  # Luhn
+        (("buyers", "create", "--siret", "５5210055400013", "--name", "X"), "--siret"),
+        (("keys", "create", "--role", "officer", "--buyer", "5521005540001"), "--buyer"),
+        (("keys", "create", "--role", "contractor", "--supplier", "55210055"), "--supplier"),
+    ],
+)
+def test_bad_identifier_is_a_usage_error(cli_env, args, option):
+    """Exit code 2 (usage), as for any bad option, with the option named in English."""
+    assert invoke("migrate").exit_code == 0
+    bad = invoke(*args)
+    assert bad.exit_code == 2, bad.output
+    assert f"Invalid value for '{option}'" in bad.output
+    assert "is not a SIRE" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_spaced_siret_is_normalised(cli_env):
+    assert invoke("migrate").exit_code == 0
+    siret = random_siret()
+    spaced = f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}"
+    created = invoke("buyers", "create", "--siret", spaced, "--name", "Commune")
+    assert created.exit_code == 0, created.output
+    assert f"Buyer created: {siret} " in created.output
+    key = invoke("keys", "create", "--role", "officer", "--buyer", siret)  # found without spaces
+    assert key.exit_code == 0, key.output
 
 
 def test_migrate_twice_is_harmless(cli_env):
