@@ -6,23 +6,41 @@ A document URL comes from upstream's answer, so it is followed only:
 - in production, only over https and never to a private, loopback, link-local, reserved or
   multicast address (the host is resolved and every address checked);
 - never with the bearer token (the storage links are pre-signed);
-- size-capped while streaming, and kept only if it is a PDF (`%PDF-` magic bytes).
+- size-capped while streaming, and kept only if it is a PDF (`%PDF-` magic bytes) that opens.
+
+Evidence is a document, not bytes that start with `%PDF`: every download is opened strictly with
+pypdf and every page read, under a page cap and a time cap, before it may be archived. A file
+cut in transit or with a broken cross-reference table is a transient upstream fault
+(`DocumentUnreadable`, retried later), never an attestation.
 """
 
 import asyncio
 import hashlib
+import io
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 
 import httpx
+from pypdf import PdfReader
+from pypdf.errors import DependencyError
+from pypdf.generic import DictionaryObject
 
-from app.integrations.api_entreprise.errors import DocumentRefused, DocumentUnavailable
+from app.integrations.api_entreprise.errors import (
+    DocumentRefused,
+    DocumentUnavailable,
+    DocumentUnreadable,
+)
 from app.integrations.api_entreprise.outcomes import FetchedDocument
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 PDF_MAGIC = b"%PDF-"
 MAX_REDIRECTS = 3
+# An attestation has one to a few pages (the ADEME RGE certificates of the staging data have 6);
+# the caps bound the work a hostile or broken file can cost. The thread is not killed at the time
+# cap (Python cannot), but the page cap and the size cap bound what it still has to do.
+MAX_PDF_PAGES = 50
+PDF_READ_SECONDS = 5.0
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -71,6 +89,46 @@ async def check_document_url(
         raise DocumentRefused(f"host {host!r} resolves to a non-public address")
 
 
+def read_pdf(content: bytes, *, max_pages: int) -> int:
+    """Open `content` strictly and read every page; return the page count.
+
+    Raise `DocumentUnreadable` if the file does not parse (truncated, garbage xref or trailer,
+    corrupt streams, a password we do not have) or has more than `max_pages` pages.
+    """
+    try:
+        reader = PdfReader(io.BytesIO(content), strict=True)
+        # The declared /Count first: a page bomb is refused before its page tree is walked.
+        root = reader.trailer["/Root"]
+        tree = root["/Pages"] if isinstance(root, DictionaryObject) else None
+        declared = tree["/Count"] if isinstance(tree, DictionaryObject) else None
+        if not isinstance(declared, int) or not 0 < declared <= max_pages:
+            raise DocumentUnreadable(f"PDF declares {declared!r} pages (at most {max_pages})")
+        pages = reader.pages
+        if not 0 < len(pages) <= max_pages:
+            raise DocumentUnreadable(f"PDF has {len(pages)} pages (at most {max_pages})")
+        for page in pages:
+            contents = page.get_contents()
+            if contents is not None:
+                contents.get_data()  # decodes the streams: a cut or corrupt one fails here
+            page.extract_text()
+        return len(pages)
+    except (DocumentUnreadable, DependencyError):
+        raise  # ours, or a missing optional library on our side: not the source's fault
+    except Exception as exc:
+        # The bytes are untrusted: whatever the parser chokes on (PdfReadError, but also KeyError,
+        # ValueError, RecursionError… on hostile input) means the file is not a readable document.
+        raise DocumentUnreadable(f"PDF does not open: {type(exc).__name__}: {exc!s:.200}") from exc
+
+
+async def check_pdf(content: bytes, *, max_pages: int, seconds: float) -> int:
+    """`read_pdf` off the event loop, abandoned after `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await asyncio.to_thread(read_pdf, content, max_pages=max_pages)
+    except TimeoutError as exc:
+        raise DocumentUnreadable(f"PDF not read within {seconds} s") from exc
+
+
 async def fetch_document(
     http: httpx.AsyncClient,
     url: str,
@@ -80,6 +138,8 @@ async def fetch_document(
     max_bytes: int,
     read_timeout: float,
     resolver: Resolver = resolve_host,
+    max_pages: int = MAX_PDF_PAGES,
+    read_pdf_seconds: float = PDF_READ_SECONDS,
 ) -> FetchedDocument:
     current = httpx.URL(url)
     for _ in range(MAX_REDIRECTS + 1):
@@ -110,6 +170,7 @@ async def fetch_document(
         content = b"".join(chunks)
         if not content.startswith(PDF_MAGIC):
             raise DocumentRefused("document is not a PDF")
+        await check_pdf(content, max_pages=max_pages, seconds=read_pdf_seconds)
         return FetchedDocument(
             content=content,
             sha256=hashlib.sha256(content).hexdigest(),

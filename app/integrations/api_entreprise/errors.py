@@ -21,3 +21,12 @@ class DocumentRefused(ApiEntrepriseError):
 
 class DocumentUnavailable(ApiEntrepriseError):
     """A transient failure while downloading a document (timeout, 5xx, connection)."""
+
+    reason = "Document momentanément indisponible"  # French, shown to officers
+
+
+class DocumentUnreadable(DocumentUnavailable):
+    """A downloaded PDF that does not open (truncated, malformed, too many pages, too slow): the
+    source sent a broken file, so we try again later; it is never archived as evidence."""
+
+    reason = "Document PDF illisible ou tronqué reçu de la source"

@@ -1,6 +1,7 @@
 """Fixtures for the API Entreprise client: the official staging payloads served through
 `httpx.MockTransport` (the client's test seam), a recognisable token, a buyer SIRET."""
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import httpx
 import pytest
 import yaml
 from pydantic import SecretStr
+from pypdf import PdfWriter
 
 from app.config import ApiEntrepriseSettings
 from app.integrations.api_entreprise import ApiEntrepriseClient, MemoryRateLimiter
@@ -24,7 +26,20 @@ BASE_URL = "https://staging.entreprise.api.gouv.fr"
 TOKEN = "TOKEN-vigie-test-4f9c2e7a"  # recognisable, grepped for in logs and rows
 BUYER_SIRET = "10000001700010"  # the recipient example of the DINUM doc
 NOON = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)  # 12:00 in Paris
-PDF = b"%PDF-1.4\n% Vigie test document\n%%EOF\n"
+
+
+def blank_pdf(pages: int = 1) -> bytes:
+    """A valid PDF of `pages` blank A4 pages, written by pypdf (no binary fixture to ship)."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": "Vigie test document"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = blank_pdf()  # what staging's document links serve; the client opens it before keeping it
 
 # Staging endpoint directory -> our operation (the newest version of each route).
 DIR_TO_OPERATION = {
