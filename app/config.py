@@ -32,6 +32,9 @@ class ApiEntrepriseSettings(BaseModel):
     rate_window_seconds: float = Field(60.0, gt=0)
     rate_margin_seconds: float = Field(1.0, ge=0)
     max_wait_seconds: float = Field(30.0, ge=0)
+    # Providers publish nightly maintenance windows (spec `x-maintenances`): no call is made
+    # inside one, the check waits for its end. The sandbox has none (see app/runtime.py).
+    maintenance_windows: bool = True
 
 
 class ArchiveSettings(BaseModel):

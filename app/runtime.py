@@ -120,6 +120,9 @@ async def build_runtime(
             )
             base_url, token = await asyncio.to_thread(sandbox.start), SANDBOX_TOKEN
             log.info("API Entreprise: in-process sandbox at %s", base_url)
+            # The sandbox keeps no maintenance window: a night-time start must not wait for one.
+            upstream = ae.model_copy(update={"maintenance_windows": False})
+            settings = settings.model_copy(update={"api_entreprise": upstream})
         # The limiter lives beside the queue: every process of a deployment shares both.
         limiter = build_limiter(settings, redis, prefix=f"{settings.jobs.queue_name}:ratelimit")
         client = build_client(

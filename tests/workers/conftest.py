@@ -84,6 +84,7 @@ def worker_env(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Wo
         "API_ENTREPRISE__TOKEN": SANDBOX_TOKEN,
         "API_ENTREPRISE__RATE_WINDOW_SECONDS": "1",
         "API_ENTREPRISE__RATE_MARGIN_SECONDS": "0.1",
+        "API_ENTREPRISE__MAINTENANCE_WINDOWS": "false",  # the sandbox has none
         "ARCHIVE__DIR": str(tmp_path / "archive"),
         "ARCHIVE__KEY_FILE": str(tmp_path / "archive-keys.json"),
         "JOBS__QUEUE_NAME": queue,
@@ -100,6 +101,7 @@ def worker_env(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Wo
             "token": SANDBOX_TOKEN,
             "rate_window_seconds": 1,
             "rate_margin_seconds": 0.1,
+            "maintenance_windows": False,
         },
         archive={"dir": tmp_path / "archive", "key_file": tmp_path / "archive-keys.json"},
         jobs={"queue_name": queue, "job_timeout_seconds": 20},

@@ -198,7 +198,8 @@ class ApiEntrepriseClient:
         self, op: Operation, path: str, params: dict[str, str], *, recipient: str, object_: str
     ) -> Outcome:
         now = self.clock()
-        if op.maintenance and (end := maintenance_end(op.maintenance, now)):
+        windows = self.settings.maintenance_windows
+        if windows and op.maintenance and (end := maintenance_end(op.maintenance, now)):
             msg = "Fenêtre de maintenance du fournisseur"
             return Outcome(OutcomeKind.PENDING, op.name, None, message=msg, retry_at=end)
         if not self._token:
