@@ -5,10 +5,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, TypeDecorator, event
+from sqlalchemy import DateTime, String, TypeDecorator, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -101,6 +102,24 @@ async def unit_of_work(
         pending = take_pending(session)
     if pending and jobs is not None:
         await send_pending(jobs, pending)
+
+
+class StrEnumType(TypeDecorator[Any]):
+    """A `StrEnum` stored as its plain string value (VARCHAR, no database enum type to migrate):
+    rows come back as the enum, so models and schemas share one typed vocabulary."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else self.enum(value)
 
 
 class AwareDateTime(TypeDecorator[datetime]):

@@ -1,10 +1,11 @@
 """Between the rules and the rows: policy from settings, (de)serialised evidence and reasons,
 and the due dates that apply to a requirement state given the live contracts behind it."""
 
-from dataclasses import asdict, fields
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter
 
 from app.compliance.rules import (
     DEFAULT_CPV_REQUIREMENTS,
@@ -22,8 +23,6 @@ from app.config import Settings
 from app.contracts.models import Contract
 
 PARIS = ZoneInfo("Europe/Paris")
-_DATE_FIELDS = {"obtained_on", "issued_on", "valid_from", "valid_until", "retry_on"}
-_DATE_FIELDS |= {"ceased_on", "struck_off_on"}
 
 
 def policy_from(settings: Settings) -> CompliancePolicy:
@@ -49,50 +48,28 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), PARIS).astimezone(UTC)
 
 
-# --- evidence and reasons as JSON ---------------------------------------------------------------
+# --- evidence and reasons as JSON (through pydantic: the rules' dataclasses are the schema) ------
+
+_EVIDENCE: TypeAdapter[Evidence] = TypeAdapter(Evidence)
+_REASON: TypeAdapter[Reason] = TypeAdapter(Reason)
 
 
 def evidence_to_json(evidence: Evidence) -> dict[str, Any]:
-    out = asdict(evidence)
-    for key in _DATE_FIELDS:
-        value = out.get(key)
-        if isinstance(value, date):
-            out[key] = value.isoformat()
-    out["kind"] = evidence.kind.value
-    return out
+    data: dict[str, Any] = _EVIDENCE.dump_python(evidence, mode="json")
+    return data
 
 
 def evidence_from_json(data: dict[str, Any] | None) -> Evidence | None:
-    if not data:
-        return None
-    known = {f.name for f in fields(Evidence)}
-    values = {k: v for k, v in data.items() if k in known}
-    for key in _DATE_FIELDS & values.keys():
-        if values[key]:
-            values[key] = date.fromisoformat(str(values[key])[:10])
-    return Evidence(**values)
+    return _EVIDENCE.validate_python(data) if data else None
 
 
 def reason_to_json(reason: Reason) -> dict[str, Any]:
-    return {
-        "code": str(reason.code),
-        "message": reason.message,
-        "since": reason.since.isoformat() if reason.since else None,
-        "evidence": reason.evidence,
-        "requirement": str(reason.requirement) if reason.requirement else None,
-    }
+    data: dict[str, Any] = _REASON.dump_python(reason, mode="json")
+    return data
 
 
 def reason_from_json(data: dict[str, Any]) -> Reason:
-    since = data.get("since")
-    requirement = data.get("requirement")
-    return Reason(
-        code=data["code"],
-        message=data["message"],
-        since=date.fromisoformat(since) if since else None,
-        evidence=data.get("evidence"),
-        requirement=RequirementType(requirement) if requirement else None,
-    )
+    return _REASON.validate_python(data)
 
 
 def result_from_row(

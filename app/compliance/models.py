@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.common import utcnow, uuid7
-from app.db import AwareDateTime
+from app.compliance.rules import RequirementStatus, RequirementType
+from app.db import AwareDateTime, StrEnumType
 
 
 class RunState(StrEnum):
@@ -36,10 +37,12 @@ class RequirementState(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     buyer_id: uuid.UUID = Field(foreign_key="buyers.id", index=True)
     supplier_id: uuid.UUID = Field(foreign_key="suppliers.id", index=True)
-    requirement: str = Field(max_length=32)
+    requirement: RequirementType = Field(sa_type=StrEnumType(RequirementType, 32))
     active: bool = True  # still required by a contract in execution
     # Latest evaluation (None: never checked).
-    status: str | None = Field(default=None, max_length=32, index=True)
+    status: RequirementStatus | None = Field(
+        default=None, sa_type=StrEnumType(RequirementStatus, 32), index=True
+    )
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     valid_until: date | None = None
     document_id: uuid.UUID | None = Field(default=None, foreign_key="documents.id")
@@ -53,7 +56,7 @@ class RequirementState(SQLModel, table=True):
     retry_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     last_checked_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     # Run state: a lease, so a dead worker or a flushed Redis never loses a check.
-    run_state: str = Field(default=RunState.IDLE, max_length=16)
+    run_state: RunState = Field(default=RunState.IDLE, sa_type=StrEnumType(RunState, 16))
     lease_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
     attempts: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
@@ -72,10 +75,12 @@ class Check(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     buyer_id: uuid.UUID = Field(foreign_key="buyers.id", index=True)
     supplier_id: uuid.UUID = Field(foreign_key="suppliers.id", index=True)
-    requirement: str = Field(max_length=32)
+    requirement: RequirementType = Field(sa_type=StrEnumType(RequirementType, 32))
     due_on: date
     outcome: str = Field(max_length=32)  # delivered | refused | unavailable | pending | ...
-    status: str | None = Field(default=None, max_length=32)
+    status: RequirementStatus | None = Field(
+        default=None, sa_type=StrEnumType(RequirementStatus, 32)
+    )
     done: bool = False  # False while the source is pending
     attempts: int = 0
     document_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)
@@ -93,9 +98,11 @@ class StatusEvent(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     buyer_id: uuid.UUID = Field(foreign_key="buyers.id", index=True)
     supplier_id: uuid.UUID = Field(foreign_key="suppliers.id", index=True)
-    requirement: str = Field(max_length=32)
-    old_status: str | None = Field(default=None, max_length=32)
-    new_status: str = Field(max_length=32)
+    requirement: RequirementType = Field(sa_type=StrEnumType(RequirementType, 32))
+    old_status: RequirementStatus | None = Field(
+        default=None, sa_type=StrEnumType(RequirementStatus, 32)
+    )
+    new_status: RequirementStatus = Field(sa_type=StrEnumType(RequirementStatus, 32))
     reason_codes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     why: str | None = Field(default=None, max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)

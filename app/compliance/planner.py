@@ -32,6 +32,7 @@ from app.compliance.models import RequirementState, RunState, StatusEvent
 from app.compliance.rules import (
     CompliancePolicy,
     HolderKind,
+    RequirementStatus,
     RequirementType,
     contract_ended,
     required_types,
@@ -188,15 +189,14 @@ async def _sync_pair(
 ) -> int:
     today = today_in_paris(now)
     needed = requirements_of(contracts, policy)
-    by_type = {row.requirement: row for row in rows}
+    by_type = {RequirementType(row.requirement): row for row in rows}
     changed = 0
     for rtype in needed:
-        if rtype.value not in by_type:
+        if rtype not in by_type:
             row = RequirementState(buyer_id=pair[0], supplier_id=pair[1], requirement=rtype)
             session.add(row)
-            by_type[rtype.value] = row
-    for name, row in by_type.items():
-        rtype = RequirementType(name)
+            by_type[rtype] = row
+    for rtype, row in by_type.items():
         live = needed.get(rtype, [])
         before = (row.active, row.status, row.next_due_at, row.due_on, row.reasons)
         if not live:  # no contract in execution asks for it: stop checking, keep the history
@@ -216,13 +216,9 @@ async def _sync_pair(
             )
             reasons = [reason_to_json(r) for r in result.reasons]
             # A new row's first status ("not checked yet") is not a change worth an event.
-            if row.status != result.status.value and (row.status or result.checked):
-                await record_event(session, row, result.status.value, reasons, why, now)
-            row.status, row.reasons, row.valid_until = (
-                result.status.value,
-                reasons,
-                result.valid_until,
-            )
+            if row.status != result.status and (row.status or result.checked):
+                await record_event(session, row, result.status, reasons, why, now)
+            row.status, row.reasons, row.valid_until = result.status, reasons, result.valid_until
             row.evaluated_on = today
         if before != (row.active, row.status, row.next_due_at, row.due_on, row.reasons):
             row.updated_at = now
@@ -248,7 +244,7 @@ def _schedule(row: RequirementState, live: list[Contract], today: date) -> None:
 async def record_event(
     session: AsyncSession,
     row: RequirementState,
-    new_status: str,
+    new_status: RequirementStatus,
     reasons: list[dict[str, object]],
     why: str | None,
     now: datetime,

@@ -3,7 +3,9 @@ bulk lookup — on SQLite with the in-process runner and the sandbox."""
 
 from sqlmodel import func, select
 
+from app.compliance import queries
 from app.compliance.models import Check
+from app.compliance.rules import OverallStatus, RequirementStatus, RequirementType
 from app.keys.models import Role
 from tests.compliance.conftest import contract_for, settle
 
@@ -60,7 +62,9 @@ async def test_contractor_reads_its_own_compliance(client, make_buyer, make_key,
     assert r.status_code == 403
 
 
-async def test_gaps_filters_cursor_and_csv(client, make_buyer, make_key, runtime, profile):
+async def test_gaps_filters_cursor_and_csv(
+    client, make_buyer, make_key, runtime, profile, monkeypatch
+):
     _, headers, _ = await _setup(
         client,
         make_buyer,
@@ -98,6 +102,10 @@ async def test_gaps_filters_cursor_and_csv(client, make_buyer, make_key, runtime
     lines = r.text.strip().splitlines()
     assert lines[0].startswith("siren,name,type,status") and len(lines) == len(gaps) + 1
     assert "refuse de délivrer" in r.text
+    # Streamed by batches on the id cursor: tiny batches give the same file, row for row.
+    monkeypatch.setattr(queries, "CSV_BATCH", 2)
+    streamed = await client.get("/v1/gaps", headers={**headers, "Accept": "text/csv"})
+    assert streamed.text == r.text
 
 
 async def test_recheck_is_idempotent_and_runs(
@@ -140,3 +148,51 @@ async def test_lookup(client, make_buyer, make_key, runtime, profile):
         "/v1/compliance/lookup", json={"sirens": ["100000009"] * 1001}, headers=headers
     )
     assert r.status_code == 422 and r.json()["code"] == "too_many_sirens"
+
+
+async def test_lookup_answers_a_bad_siren_in_its_own_result(
+    client, make_buyer, make_key, runtime, profile
+):
+    _, headers, _ = await _setup(client, make_buyer, make_key, runtime, profile, "compliant")
+    bad = ["12345678", "100000008", "１００００００09", "", "10000000９"]
+    r = await client.post(
+        "/v1/compliance/lookup", json={"sirens": [*bad, profile("compliant")]}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["siren"] for x in results] == [*bad, profile("compliant")]
+    for item in results[:-1]:
+        assert item["code"] == "invalid_identifier" and item["found"] is None, item
+        assert item["detail"] and item["status"] is None
+    assert results[-1]["found"] is True and results[-1]["status"] == "compliant"
+    assert results[-1]["code"] is None
+
+
+async def test_a_bad_siren_in_a_path_is_a_422_not_a_404(client, make_buyer, make_key):
+    headers = await make_key(Role.OFFICER, buyer=await make_buyer())
+    for siren in ("12345678", "100000008", "1234567890"):
+        for method, path in (
+            ("GET", f"/v1/suppliers/{siren}/compliance"),
+            ("POST", f"/v1/suppliers/{siren}/checks"),
+        ):
+            r = await client.request(method, path, headers=headers)
+            assert r.status_code == 422, (method, path, r.text)
+            assert r.json()["code"] == "invalid_identifier"
+
+
+async def test_openapi_lists_the_values_of_types_and_statuses(client):
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+
+    def enum_of(model: str, field: str) -> set[str]:
+        prop = schemas[model]["properties"][field]
+        ref = prop.get("$ref") or next(
+            (x["$ref"] for x in prop.get("anyOf", []) if "$ref" in x), None
+        )
+        target = schemas[ref.rsplit("/", 1)[-1]] if ref else prop
+        return set(target["enum"])
+
+    assert enum_of("RequirementPublic", "type") == {t.value for t in RequirementType}
+    assert enum_of("RequirementPublic", "status") == {s.value for s in RequirementStatus}
+    assert enum_of("SupplierCompliance", "status") == {s.value for s in OverallStatus}
+    assert enum_of("Gap", "status") == {s.value for s in RequirementStatus}
+    assert enum_of("LookupResult", "status") == {s.value for s in OverallStatus}
