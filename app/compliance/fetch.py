@@ -1,7 +1,7 @@
 """From a requirement to API Entreprise calls, and from their outcomes to the rules' Evidence.
 
 No database here: `fetch_requirement` returns what was fetched (documents still to archive, the
-evidence fields, a retry date or an alert); the service archives and persists it.
+evidence fields, a retry date or an alert); `checks` archives and persists it.
 """
 
 import logging
