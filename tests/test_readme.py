@@ -25,3 +25,15 @@ def test_every_configuration_variable_is_a_setting():
 def test_the_sandbox_table_lists_every_profile():
     for profile, siren in DEMO_SIRENS.items():
         assert re.search(rf"\| `{profile}` \| `{siren}` \|", README), profile
+
+
+def test_the_layout_names_every_module_of_the_app():
+    """STYLE.md's layout stays true: a new top-level module or package, or a new file of the
+    compliance package, is named in the README's layout block."""
+    root = Path(__file__).resolve().parents[1] / "app"
+    layout = README.split("## Layout", 1)[1].split("```")[1]
+    names = [p.name for p in root.iterdir() if p.suffix == ".py" and p.name != "__init__.py"]
+    names += [f"{p.name}/" for p in root.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
+    names += [p.name for p in (root / "compliance").glob("*.py") if p.name != "__init__.py"]
+    missing = [n for n in names if n not in layout]
+    assert not missing, f"README layout misses: {missing}"
