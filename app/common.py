@@ -1,10 +1,10 @@
-"""Small helpers shared by every layer: time-ordered ids and aware UTC time."""
+"""Small helpers shared by every layer: time-ordered ids and aware UTC time (calendar months are
+`app.compliance.rules.calendar.add_months`)."""
 
-import calendar
 import os
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
@@ -25,11 +25,3 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62  # variant
     value |= rand & ((1 << 62) - 1)  # rand_b
     return uuid.UUID(int=value)
-
-
-def add_months(day: date, months: int) -> date:
-    """Calendar months, end-of-month safe: 31 Aug + 6 months = 28 (or 29) Feb."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))

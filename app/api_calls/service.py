@@ -9,7 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api_calls.models import ApiCall
 from app.buyers.models import Buyer
-from app.common import add_months, utcnow
+from app.common import utcnow
+from app.compliance.rules.calendar import add_months
 from app.db import SessionMaker, unit_of_work
 from app.integrations.api_entreprise.outcomes import CallRecord
 

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.common import add_months, utcnow
+from app.common import utcnow
+from app.compliance.rules.calendar import add_months
 from app.contracts.models import (
     Contract,
     ContractAmendment,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from app.common import add_months
+from app.compliance.rules.calendar import add_months
 from app.compliance.rules.codes import RequirementType
 from app.compliance.rules.requirements import CompliancePolicy
 

@@ -16,7 +16,7 @@ date itself is always due, even for a contract that starts and ends on the same 
 
 from datetime import date, timedelta
 
-from app.common import add_months
+from app.compliance.rules.calendar import add_months, months_between
 
 __all__ = [
     "CHECK_PERIOD_MONTHS",
@@ -45,7 +45,7 @@ def _is_due(notified_on: date, ends_on: date | None, day: date) -> bool:
 
 def _first_index_after(notified_on: date, day: date) -> int:
     """A k such that every due date of index < k is on or before `day` (a safe start)."""
-    months = (day.year - notified_on.year) * 12 + day.month - notified_on.month
+    months = months_between(notified_on, day)
     return max(0, months // CHECK_PERIOD_MONTHS - 1)
 
 
