@@ -5,6 +5,7 @@ from sqlmodel import Field, SQLModel
 
 from app.common import utcnow, uuid7
 from app.db import AwareDateTime
+from app.identifiers import Siret
 
 
 class BuyerBase(SQLModel):
@@ -21,8 +22,9 @@ class Buyer(BuyerBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 
-class BuyerCreate(BuyerBase):
-    pass
+class BuyerCreate(SQLModel):
+    siret: Siret
+    name: str = Field(min_length=1, max_length=200)
 
 
 class BuyerPublic(BuyerBase):

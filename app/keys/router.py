@@ -2,6 +2,7 @@ from fastapi import APIRouter, Response, status
 from sqlmodel import SQLModel
 
 from app.deps import AdminCaller, SessionDep
+from app.identifiers import OptionalSiren, OptionalSiret
 from app.keys import service
 from app.keys.models import ApiKeyPublic, Role
 
@@ -10,8 +11,8 @@ router = APIRouter(prefix="/v1/keys", tags=["admin"])
 
 class KeyCreate(SQLModel):
     role: Role
-    buyer_siret: str | None = None
-    supplier_siren: str | None = None
+    buyer_siret: OptionalSiret = None
+    supplier_siren: OptionalSiren = None
     label: str | None = None
 
 

@@ -4,7 +4,7 @@ import re
 import unicodedata
 
 OBJECT_MAX_CHARS = 50  # spec: "Description courte ( < 50 caractères )"; DINUM doc: at most 50
-_DIGITS = {"siren": re.compile(r"\d{9}"), "siret": re.compile(r"\d{14}")}
+_DIGITS = {"siren": re.compile(r"[0-9]{9}"), "siret": re.compile(r"[0-9]{14}")}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
