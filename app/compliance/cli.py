@@ -128,12 +128,16 @@ def check_command(
         finally:
             await rt.aclose()
 
-    try:
-        siren = parse_siren(siren)
-        buyer = parse_siret(buyer)
-    except PydanticCustomError as exc:
-        err.print(f"[red]Error[/red]: {exc.message()}")
-        raise typer.Exit(2) from None
+    for value, parse, what in ((siren, parse_siren, "SIREN (9"), (buyer, parse_siret, "SIRET (14")):
+        try:
+            parse(value)
+        except PydanticCustomError:
+            err.print(
+                f"[red]Error[/red]: {value!r} is not a {what} digits whose last is the Luhn check "
+                "digit)."
+            )
+            raise typer.Exit(2) from None
+    siren, buyer = parse_siren(siren), parse_siret(buyer)
     try:
         requirements = asyncio.run(main())
     except typer.BadParameter as exc:
