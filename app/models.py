@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from app.api_calls.models import ApiCall
 from app.buyers.models import Buyer
-from app.compliance.models import Check, RequirementState, StatusEvent
+from app.compliance.models import Check, ComplianceRequest, RequirementState, StatusEvent
 from app.contracts.models import Contract, ContractAmendment, ContractHolder
 from app.documents.models import Document, JournalEntry
 from app.keys.models import ApiKey
@@ -17,6 +17,7 @@ __all__ = [
     "ApiKey",
     "Buyer",
     "Check",
+    "ComplianceRequest",
     "Contract",
     "ContractAmendment",
     "ContractHolder",

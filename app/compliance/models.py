@@ -59,6 +59,9 @@ class RequirementState(SQLModel, table=True):
     run_state: RunState = Field(default=RunState.IDLE, sa_type=StrEnumType(RunState, 16))
     lease_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
     attempts: int = 0
+    # The first recorded request to the contractor since this requirement last was in order
+    # (the grace period runs from it); cleared when it is in order again.
+    requested_on: date | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 
@@ -105,4 +108,28 @@ class StatusEvent(SQLModel, table=True):
     new_status: RequirementStatus = Field(sa_type=StrEnumType(RequirementStatus, 32))
     reason_codes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     why: str | None = Field(default=None, max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
+
+
+class RequestChannel(StrEnum):
+    EMAIL = "email"  # an e-mail sent by Vigie (portal invitation, reminder)
+    LINK = "link"  # a sign-in link printed and handed over
+    NOTE = "note"  # an officer's note: asked by phone, letter, in person
+
+
+class ComplianceRequest(SQLModel, table=True):
+    """The contractor was asked for its documents: who asked, when, how. The grace period of a
+    missing document runs from the first request of its gap (R8222-3 C. trav. gives the contractor
+    time to answer), and every request appears in the dossier."""
+
+    __tablename__ = "compliance_requests"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    buyer_id: uuid.UUID = Field(foreign_key="buyers.id", index=True)
+    supplier_id: uuid.UUID = Field(foreign_key="suppliers.id", index=True)
+    # The requirements asked for (empty: every requirement not in order at that time).
+    requirements: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    channel: RequestChannel = Field(sa_type=StrEnumType(RequestChannel, 16))
+    by: str | None = Field(default=None, max_length=200)  # key prefix or user e-mail
+    note: str | None = Field(default=None, max_length=1000)
     at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)

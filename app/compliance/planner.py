@@ -219,6 +219,8 @@ async def _sync_pair(
             if row.status != result.status and (row.status or result.checked):
                 await record_event(session, row, result.status, reasons, why, now)
             row.status, row.reasons, row.valid_until = result.status, reasons, result.valid_until
+            if result.status is RequirementStatus.VALID:
+                row.requested_on = None  # in order again: the next gap needs a new request
             row.evaluated_on = today
         if before != (row.active, row.status, row.next_due_at, row.due_on, row.reasons):
             row.updated_at = now

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.compliance import queries, scheduling
+from app.compliance import queries, requests, scheduling
 from app.compliance.rules import RequirementStatus, RequirementType
 from app.compliance.schemas import (
     MAX_LOOKUP,
@@ -16,12 +16,14 @@ from app.compliance.schemas import (
     GapPage,
     LookupIn,
     LookupOut,
+    RequestIn,
+    RequestPublic,
     SupplierCompliance,
 )
 from app.contracts.service import get_contract
 from app.deps import BuyerCaller, ComplianceDep, SessionDep, require_roles
 from app.errors import ValidationFailed
-from app.identifiers import Siren
+from app.identifiers import SupplierId
 from app.keys.models import ApiKey, Role
 from app.pagination import Cursor
 from app.suppliers.service import get_supplier_for_caller
@@ -32,7 +34,7 @@ SupplierReader = Annotated[ApiKey, Depends(require_roles(Role.OFFICER, Role.ERP,
 
 @router.get("/v1/suppliers/{siren}/compliance", response_model=SupplierCompliance)
 async def get_supplier_compliance(
-    siren: Siren, caller: SupplierReader, session: SessionDep, compliance: ComplianceDep
+    siren: SupplierId, caller: SupplierReader, session: SessionDep, compliance: ComplianceDep
 ) -> SupplierCompliance:
     """The supplier's status under the caller's buyer, requirement by requirement, with reasons.
 
@@ -107,7 +109,7 @@ async def list_gaps(
     response_model=CheckAccepted,
 )
 async def recheck_supplier(
-    siren: Siren, caller: BuyerCaller, session: SessionDep, compliance: ComplianceDep
+    siren: SupplierId, caller: BuyerCaller, session: SessionDep, compliance: ComplianceDep
 ) -> CheckAccepted:
     """Check this supplier again now, for every requirement (idempotent while a check runs)."""
     assert caller.buyer_id is not None
@@ -121,6 +123,41 @@ async def recheck_supplier(
         )
     detail = "Vérification déjà en cours." if running else "Vérification programmée."
     return CheckAccepted(job_id=job_id, already_running=running, detail=detail)
+
+
+@router.post(
+    "/v1/suppliers/{siren}/requests",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RequestPublic,
+)
+async def record_request(
+    siren: SupplierId, data: RequestIn, caller: BuyerCaller, session: SessionDep
+) -> RequestPublic:
+    """Record that the contractor was asked for its documents (e-mail, printed link, or an
+    officer's note). The grace period of each missing document runs from its first request."""
+    assert caller.buyer_id is not None
+    supplier = await get_supplier_for_caller(session, siren, buyer_id=caller.buyer_id)
+    saved = await requests.record_request(
+        session,
+        caller.buyer_id,
+        supplier.id,
+        channel=data.channel,
+        by=f"key:{caller.prefix}",
+        note=data.note,
+        requirements=data.requirements,
+    )
+    return RequestPublic.model_validate(saved, from_attributes=True)
+
+
+@router.get("/v1/suppliers/{siren}/requests", response_model=list[RequestPublic])
+async def list_requests(
+    siren: SupplierId, caller: BuyerCaller, session: SessionDep
+) -> list[RequestPublic]:
+    """Every recorded request to this contractor, oldest first."""
+    assert caller.buyer_id is not None
+    supplier = await get_supplier_for_caller(session, siren, buyer_id=caller.buyer_id)
+    rows = await requests.list_requests(session, caller.buyer_id, supplier.id)
+    return [RequestPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.post("/v1/compliance/lookup", response_model=LookupOut)

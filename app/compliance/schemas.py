@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import Field
 from sqlmodel import SQLModel
 
+from app.compliance.models import RequestChannel
 from app.compliance.rules import OverallStatus, RequirementStatus, RequirementType
 
 
@@ -100,3 +101,22 @@ class LookupResult(SQLModel):
 
 class LookupOut(SQLModel):
     results: list[LookupResult]
+
+
+class RequestIn(SQLModel, extra="forbid"):
+    """The contractor was asked for its documents (the grace period runs from this request)."""
+
+    channel: RequestChannel = RequestChannel.NOTE
+    note: str | None = Field(default=None, max_length=1000)
+    requirements: list[RequirementType] = Field(
+        default_factory=list, description="What was asked for; empty: everything not in order"
+    )
+
+
+class RequestPublic(SQLModel):
+    id: uuid.UUID
+    channel: RequestChannel
+    by: str | None
+    note: str | None
+    requirements: list[RequirementType]
+    at: datetime
