@@ -8,6 +8,7 @@ is a `PydanticCustomError` of type `invalid_identifier` with a French sentence: 
 """
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
@@ -83,3 +84,65 @@ Siret = Annotated[
 ]
 OptionalSiren = Annotated[str | None, BeforeValidator(parse_optional_siren)]
 OptionalSiret = Annotated[str | None, BeforeValidator(parse_optional_siret)]
+
+
+# --- a supplier, French or foreign ------------------------------------------------------------
+
+_FOREIGN = re.compile(r"[A-Z]{2}[A-Z0-9]{2,62}")
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierKey:
+    """How a supplier is named in a path or a lookup: a SIREN (a SIRET names its company), or a
+    foreign identifier that starts with its ISO country code, as VAT numbers do (`DE811907980`)."""
+
+    text: str  # as normalised: the SIREN, the SIRET, or the foreign identifier
+    siren: str | None = None
+    country: str | None = None
+
+    @property
+    def is_foreign(self) -> bool:
+        return self.siren is None
+
+    @property
+    def national_id(self) -> str | None:
+        """A foreign identifier without its country prefix (`811907980` for `DE811907980`)."""
+        return self.text[2:] if self.is_foreign else None
+
+
+def parse_supplier_key(value: Any) -> SupplierKey:
+    """All digits: a SIREN (9) or a SIRET (14), validated as such (`12345678` is refused, never
+    taken for a foreign id). Otherwise a country code (not FR) then 2 to 62 letters or digits."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("invalid_identifier", "L'identifiant doit être une chaîne.")
+    text = _SPACES.sub("", value).upper()
+    if _ASCII_DIGITS.fullmatch(text):
+        if len(text) == 14:
+            siret = parse_siret(text)
+            return SupplierKey(siret, siren=siret[:9])
+        return SupplierKey(parse_siren(text), siren=text)
+    if _FOREIGN.fullmatch(text) and not text.startswith("FR"):
+        return SupplierKey(text, country=text[:2])
+    raise PydanticCustomError(
+        "invalid_identifier",
+        f"« {str(value)[:40]} » n'est ni un SIREN (9 chiffres), ni un SIRET (14 chiffres), ni un "
+        "identifiant étranger commençant par son code pays (par exemple DE811907980).",
+    )
+
+
+def _supplier_text(value: Any) -> str:
+    return parse_supplier_key(value).text
+
+
+# A path or query parameter naming a supplier (validated, normalised text; FastAPI wants scalars).
+SupplierId = Annotated[
+    str,
+    BeforeValidator(_supplier_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "SIREN, SIRET, or a foreign identifier starting with its ISO country "
+            "code (DE811907980)",
+        }
+    ),
+]

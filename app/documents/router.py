@@ -11,7 +11,7 @@ from app.deps import CallerDep, SessionDep, SettingsDep
 from app.documents import service
 from app.documents.archive import Archive
 from app.documents.models import DocumentPublic
-from app.identifiers import Siren
+from app.identifiers import SupplierId
 from app.pagination import Cursor, Limit, next_cursor
 
 router = APIRouter(tags=["documents"])
@@ -40,7 +40,11 @@ def _request_id(request: Request) -> str | None:
 
 @router.get("/v1/suppliers/{siren}/documents", response_model=DocumentPage)
 async def list_supplier_documents(
-    siren: Siren, caller: CallerDep, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+    siren: SupplierId,
+    caller: CallerDep,
+    session: SessionDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> DocumentPage:
     """The archived documents of a supplier: those obtained for the caller's buyer, or, for a
     contractor key, every document concerning its own company."""

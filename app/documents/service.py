@@ -30,7 +30,7 @@ from app.documents.storage import BlobNotFound
 from app.errors import AppError, NotFound
 from app.keys.models import ApiKey, Role
 from app.suppliers.models import Supplier
-from app.suppliers.service import supplier_scope
+from app.suppliers.service import supplier_by_key, supplier_scope
 
 EXTENSIONS = {"application/pdf": "pdf", "application/json": "json", "application/xml": "xml"}
 
@@ -64,7 +64,7 @@ async def get_document_for(session: AsyncSession, caller: ApiKey, doc_id: uuid.U
 async def list_supplier_documents(
     session: AsyncSession, caller: ApiKey, siren: str, *, after: uuid.UUID | None, limit: int
 ) -> list[Document]:
-    supplier = (await session.exec(select(Supplier).where(Supplier.siren == siren))).first()
+    supplier = (await session.exec(supplier_by_key(siren))).first()
     query = select(Document).where(Document.supplier_id == (supplier.id if supplier else None))
     if supplier is None:
         visible = False
@@ -79,7 +79,7 @@ async def list_supplier_documents(
         visible = False
     if not visible:
         raise NotFound(
-            f"Aucun fournisseur de SIREN {siren} parmi les vôtres.", code="supplier_not_found"
+            f"Aucun fournisseur « {siren} » parmi les vôtres.", code="supplier_not_found"
         )
     if after is not None:
         query = query.where(Document.id > after)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 from sqlmodel import SQLModel
 
 from app.deps import BuyerCaller, SessionDep, require_roles
-from app.identifiers import Siren
+from app.identifiers import SupplierId
 from app.keys.models import ApiKey, Role
 from app.pagination import Cursor, Limit, next_cursor
 from app.suppliers import service
@@ -33,7 +33,9 @@ async def list_suppliers(
 
 
 @router.get("/{siren}", response_model=SupplierPublic)
-async def get_supplier(siren: Siren, caller: SupplierReader, session: SessionDep) -> SupplierPublic:
+async def get_supplier(
+    siren: SupplierId, caller: SupplierReader, session: SessionDep
+) -> SupplierPublic:
     """A supplier of the caller's buyer (or, for a contractor key, its own company)."""
     supplier = await service.get_supplier_for_caller(
         session, siren, buyer_id=caller.buyer_id, supplier_id=caller.supplier_id

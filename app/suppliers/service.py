@@ -7,6 +7,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.contracts.models import Contract, ContractHolder, HolderIn
 from app.errors import NotFound
+from app.identifiers import SupplierKey, parse_supplier_key
 from app.suppliers.models import Supplier, SupplierPublic
 
 
@@ -47,24 +48,36 @@ def supplier_scope(buyer_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
     )
 
 
+def supplier_by_key(key: "str | SupplierKey") -> SelectOfScalar[Supplier]:
+    """The query for one supplier by SIREN/SIRET or country-prefixed foreign identifier."""
+    key = key if isinstance(key, SupplierKey) else parse_supplier_key(key)
+    if key.siren is not None:
+        return select(Supplier).where(Supplier.siren == key.siren)
+    return select(Supplier).where(
+        Supplier.country == key.country,
+        col(Supplier.foreign_id).in_([key.text, key.national_id]),
+    )
+
+
 async def get_supplier_for_caller(
     session: AsyncSession,
-    siren: str,
+    key: "str | SupplierKey",
     *,
     buyer_id: uuid.UUID | None = None,
     supplier_id: uuid.UUID | None = None,
 ) -> Supplier:
-    """The supplier as seen by a buyer (it must hold one of its contracts) or by itself."""
-    query = select(Supplier).where(Supplier.siren == siren)
+    """The supplier as seen by a buyer (it must hold one of its contracts) or by itself, named by
+    its SIREN (or SIRET) or, for a foreign company, by its country-prefixed identifier."""
+    key = key if isinstance(key, SupplierKey) else parse_supplier_key(key)
+    query = supplier_by_key(key)
     if buyer_id is not None:
         query = query.where(col(Supplier.id).in_(supplier_scope(buyer_id)))
     elif supplier_id is not None:
         query = query.where(Supplier.id == supplier_id)
     supplier = (await session.exec(query)).first()
     if supplier is None:
-        raise NotFound(
-            f"Aucun fournisseur de SIREN {siren} parmi les vôtres.", code="supplier_not_found"
-        )
+        what = f"de SIREN {key.siren}" if key.siren else f"d'identifiant {key.text}"
+        raise NotFound(f"Aucun fournisseur {what} parmi les vôtres.", code="supplier_not_found")
     return supplier
 
 
