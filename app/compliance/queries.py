@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import tuple_
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,7 +48,7 @@ from app.compliance.schemas import (
 )
 from app.contracts.models import Contract, ContractHolder
 from app.db import SessionMaker
-from app.identifiers import parse_siren
+from app.identifiers import SupplierKey, parse_supplier_key
 from app.suppliers.models import Supplier
 
 
@@ -256,29 +257,49 @@ def gap_public(row: RequirementState, supplier: Supplier) -> Gap:
 async def lookup(
     session: AsyncSession, buyer_id: uuid.UUID, sirens: list[str], policy: CompliancePolicy
 ) -> list[LookupResult]:
-    """Status of many suppliers at once (an ERP before a payment run): one query. A SIREN that
-    is not one is answered in its own result (`invalid_identifier`); the others normally."""
+    """Status of many suppliers at once (an ERP before a payment run). Items are SIRENs, SIRETs
+    (their company answers) or country-prefixed foreign identifiers; an item that is none of
+    them is answered in its own result (`invalid_identifier`), the others normally."""
     from pydantic_core import PydanticCustomError
 
-    valid: dict[str, str] = {}  # as sent -> normalised
+    valid: dict[str, SupplierKey] = {}  # as sent -> parsed
     refused: dict[str, str] = {}
     for sent in sirens:
         try:
-            valid[sent] = parse_siren(sent)
+            valid[sent] = parse_supplier_key(sent)
         except PydanticCustomError as exc:
             refused[sent] = exc.message()
-    query = (
-        select(RequirementState, Supplier.siren)
+    french = sorted({k.siren for k in valid.values() if k.siren})
+    foreign = {
+        (k.country, i) for k in valid.values() if k.is_foreign for i in (k.text, k.national_id)
+    }
+    base = (
+        select(RequirementState, Supplier.siren, Supplier.country, Supplier.foreign_id)
         .join(Supplier, col(Supplier.id) == RequirementState.supplier_id)
-        .where(
-            RequirementState.buyer_id == buyer_id,
-            col(Supplier.siren).in_(sorted(set(valid.values()))),
-        )
+        .where(RequirementState.buyer_id == buyer_id)
     )
     rows: dict[str, list[RequirementState]] = defaultdict(list)
-    if valid:
-        for row, siren in (await session.exec(query)).all():
-            rows[str(siren)].append(row)
+    queries = []
+    if french:
+        queries.append(base.where(col(Supplier.siren).in_(french)))
+    if foreign:
+        queries.append(
+            base.where(tuple_(Supplier.country, Supplier.foreign_id).in_(sorted(foreign)))
+        )
+    for query in queries:
+        for row, siren, country, foreign_id in (await session.exec(query)).all():
+            if siren:
+                rows[siren].append(row)
+            else:
+                rows[f"{country}:{foreign_id}"].append(row)
+
+    def found_rows(key: SupplierKey) -> list[RequirementState]:
+        if key.siren:
+            return rows.get(key.siren, [])
+        return rows.get(f"{key.country}:{key.text}") or rows.get(
+            f"{key.country}:{key.national_id}", []
+        )
+
     today = today_in_paris(utcnow())
     out = []
     for sent in sirens:
@@ -295,8 +316,9 @@ async def lookup(
                 )
             )
             continue
-        siren = valid[sent]
-        found = rows.get(siren)
+        key = valid[sent]
+        siren = key.text
+        found = found_rows(key)
         if not found:
             out.append(
                 LookupResult(siren=siren, found=False, status=None, reasons=[], requirements=[])

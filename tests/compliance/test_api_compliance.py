@@ -196,3 +196,39 @@ async def test_openapi_lists_the_values_of_types_and_statuses(client):
     assert enum_of("SupplierCompliance", "status") == {s.value for s in OverallStatus}
     assert enum_of("Gap", "status") == {s.value for s in RequirementStatus}
     assert enum_of("LookupResult", "status") == {s.value for s in OverallStatus}
+
+
+async def test_lookup_and_paths_take_sirets_and_foreign_identifiers(
+    client, make_buyer, make_key, runtime, profile
+):
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    foreign = {"foreign_id": "811907980", "country": "DE", "name": "Muster Bau GmbH"}
+    payload = contract_for(profile("compliant"))
+    payload["holders"].append(foreign)
+    r = await client.post("/v1/contracts", json=payload, headers=headers)
+    assert r.status_code == 201, r.text
+    await settle(runtime)
+    r = await client.get("/v1/suppliers/DE811907980/compliance", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["supplier"]["name"] == "Muster Bau GmbH"
+    assert (
+        await client.get("/v1/suppliers/AT811907980/compliance", headers=headers)
+    ).status_code == 404
+    from stdnum.fr import siret as stdnum_siret
+
+    siret = next(
+        profile("compliant") + f"{n:05d}"
+        for n in range(1, 100)
+        if stdnum_siret.is_valid(profile("compliant") + f"{n:05d}")
+    )
+    r = await client.post(
+        "/v1/compliance/lookup",
+        json={"sirens": [siret, "de811907980", "12345678"]},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    by_id = {x["siren"]: x for x in r.json()["results"]}
+    assert by_id[siret]["found"] is True and by_id[siret]["status"] == "compliant"
+    assert by_id["DE811907980"]["found"] is True
+    assert by_id["12345678"]["code"] == "invalid_identifier"
