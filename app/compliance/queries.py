@@ -1,11 +1,8 @@
 """The compliance read side: a supplier's status, a contract's, the gaps (by pages or as a
 streamed CSV), the bulk lookup before a payment run, and small queries for the CLI."""
 
-import csv
-import io
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -47,7 +44,6 @@ from app.compliance.schemas import (
     SupplierRef,
 )
 from app.contracts.models import Contract, ContractHolder
-from app.db import SessionMaker
 from app.identifiers import SupplierKey, parse_supplier_key
 from app.suppliers.models import Supplier
 
@@ -344,56 +340,6 @@ async def lookup(
             )
         )
     return out
-
-
-# --- the gaps as CSV, streamed ------------------------------------------------------------------
-
-CSV_COLUMNS = ["siren", "name", "type", "status", "valid_until", "next_check_on", "reasons"]
-CSV_BATCH = 2000
-
-
-def _csv_line(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
-    return buffer.getvalue()
-
-
-async def stream_gaps_csv(
-    sessionmaker: SessionMaker,
-    buyer_id: uuid.UUID,
-    filters: GapFilters,
-) -> AsyncIterator[str]:
-    """Every gap as CSV lines, batch by batch on the id cursor: flat memory whatever the size.
-
-    Each batch reads in a short session of its own (the request's unit of work has ended by the
-    time the body streams)."""
-    yield _csv_line(CSV_COLUMNS)
-    after: uuid.UUID | None = None
-    while True:
-        async with sessionmaker() as session:
-            rows = await list_gaps(session, buyer_id, filters, after=after, limit=CSV_BATCH)
-        if not rows:
-            return
-        chunk = []
-        for row, supplier in rows:
-            g = gap_public(row, supplier)
-            chunk.append(
-                _csv_line(
-                    [
-                        g.supplier.siren or "",
-                        g.supplier.name or "",
-                        g.type.value,
-                        g.status.value,
-                        g.valid_until.isoformat() if g.valid_until else "",
-                        g.next_check_on.isoformat() if g.next_check_on else "",
-                        " ; ".join(r.message for r in g.reasons),
-                    ]
-                )
-            )
-        yield "".join(chunk)
-        if len(rows) < CSV_BATCH:
-            return
-        after = rows[-1][0].id
 
 
 # --- small queries of the CLI and the API -------------------------------------------------------

@@ -2,12 +2,12 @@
 the bulk lookup. Handlers only read the caller and hand over to `queries` and `scheduling`."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.compliance import queries, requests, scheduling
+from app.compliance import exports, queries, requests, scheduling
 from app.compliance.rules import RequirementStatus, RequirementType
 from app.compliance.schemas import (
     MAX_LOOKUP,
@@ -79,10 +79,14 @@ async def list_gaps(
     ] = None,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: the whole list as one file")
+    ] = "json",
 ) -> GapPage | Response:
     """Every requirement of the caller's suppliers that is not `valid`, by pages.
 
-    With `Accept: text/csv` the whole list streams as one CSV file (French reasons, `;`-joined).
+    With `?format=csv` or `Accept: text/csv` the whole list streams as one CSV file for a French
+    spreadsheet (`;` separator, UTF-8 with BOM, French headers, contracts and dates).
     """
     assert caller.buyer_id is not None
     filters = queries.GapFilters(
@@ -90,12 +94,12 @@ async def list_gaps(
         requirement=requirement.value if requirement else None,
         due_within=due_within,
     )
-    if "text/csv" in request.headers.get("accept", ""):
-        lines = queries.stream_gaps_csv(request.app.state.sessionmaker, caller.buyer_id, filters)
+    if format == "csv" or "text/csv" in request.headers.get("accept", ""):
+        lines = exports.stream_gaps_csv(request.app.state.sessionmaker, caller.buyer_id, filters)
         return StreamingResponse(
             lines,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="ecarts.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{exports.CSV_FILENAME}"'},
         )
     rows = await queries.list_gaps(session, caller.buyer_id, filters, after=cursor, limit=limit + 1)
     items = [queries.gap_public(r, s) for r, s in rows[:limit]]

@@ -1,9 +1,12 @@
 """The compliance API: roles and tenants, contract status, gaps (JSON, CSV, cursor), re-check,
 bulk lookup — on SQLite with the in-process runner and the sandbox."""
 
+import csv
+import io
+
 from sqlmodel import func, select
 
-from app.compliance import queries
+from app.compliance import exports
 from app.compliance.models import Check
 from app.compliance.rules import OverallStatus, RequirementStatus, RequirementType
 from app.keys.models import Role
@@ -99,13 +102,21 @@ async def test_gaps_filters_cursor_and_csv(
     assert sorted(seen) == sorted(g["id"] for g in gaps)
     r = await client.get("/v1/gaps", headers={**headers, "Accept": "text/csv"})
     assert r.headers["content-type"].startswith("text/csv")
-    lines = r.text.strip().splitlines()
-    assert lines[0].startswith("siren,name,type,status") and len(lines) == len(gaps) + 1
-    assert "refuse de délivrer" in r.text
-    # Streamed by batches on the id cursor: tiny batches give the same file, row for row.
-    monkeypatch.setattr(queries, "CSV_BATCH", 2)
-    streamed = await client.get("/v1/gaps", headers={**headers, "Accept": "text/csv"})
-    assert streamed.text == r.text
+    assert r.content.startswith("\ufeff".encode())  # UTF-8 with BOM: a French spreadsheet
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["SIREN ou identifiant", "Fournisseur", "Exigence", "Statut"]
+    assert len(rows) == len(gaps) + 1
+    refused = next(x for x in rows if x[0] == profile("urssaf_refused"))
+    assert refused[3] == "Refusée" and "refuse de délivrer" in refused[-1]
+    assert refused[7]  # the contract's reference
+    assert refused[4].count("/") == 2  # since when, as a French date
+    # ?format=csv gives the same file; streamed by batches on the id cursor, tiny batches too.
+    monkeypatch.setattr(exports, "CSV_BATCH", 2)
+    streamed = await client.get("/v1/gaps", params={"format": "csv"}, headers=headers)
+    assert streamed.headers["content-type"].startswith("text/csv")
+    assert streamed.content == r.content
+    r = await client.get("/v1/gaps", params={"format": "xls"}, headers=headers)
+    assert r.status_code == 422
 
 
 async def test_recheck_is_idempotent_and_runs(
