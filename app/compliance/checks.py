@@ -175,9 +175,19 @@ async def _persist(
         evidence = Evidence(
             kind=got.kind, document_id=document_ids[0] if document_ids else None, **got.evidence
         )
-        row.evidence = evidence_to_json(evidence)
-        row.document_id = uuid.UUID(document_ids[0]) if document_ids else None
-        row.served_due_on, row.retry_at, row.alert = row.due_on, None, None
+        # A check earlier than the due date's tolerance window (a contract registered ahead of
+        # its notification, or a fresh document fetched when the previous one ended between due
+        # dates) does not serve that due date: the due date's own check still runs. Such an early
+        # check replaces the evidence only with a fact (a document, or a refusal): the period
+        # already served stays in order otherwise.
+        today = today_in_paris(now)
+        serves = today >= row.due_on - timedelta(days=ctx.policy.tolerance_days)
+        if serves or got.kind in (EvidenceKind.DELIVERED, EvidenceKind.REFUSED):
+            row.evidence = evidence_to_json(evidence)
+            row.document_id = uuid.UUID(document_ids[0]) if document_ids else None
+        if serves:
+            row.served_due_on = row.due_on
+        row.retry_at, row.alert = None, None
         row.run_state, row.last_checked_at = RunState.IDLE, now
         check.done = True
     check.finished_at = now

@@ -206,7 +206,7 @@ async def _sync_pair(
         else:
             row.active = True
             if row.run_state == RunState.IDLE:
-                _schedule(row, live, today)
+                _schedule(row, live, today, now)
             result = evaluate(
                 rtype,
                 evidence_from_json(row.evidence),
@@ -229,7 +229,20 @@ async def _sync_pair(
     return changed
 
 
-def _schedule(row: RequirementState, live: list[Contract], today: date) -> None:
+def _schedule(row: RequirementState, live: list[Contract], today: date, now: datetime) -> None:
+    """When this requirement is next fetched.
+
+    - At its next due date (the notification, then every six months: D8222-5 C. trav.), or at
+      once when a due date was missed.
+    - At once when it was never checked and the contract is not notified yet: the proofs are
+      due at signature (R2143-7 C. commande publique), so a contract registered ahead of its
+      notification is checked on registration; the notification's own check still follows if
+      that early one was too early to serve it (`checks._persist`).
+    - When the document that served the current period ends before the next due date: the
+      supplier stays in order for that period, and a fresh document is fetched the day after
+      (the dossier stays current), once per document.
+    The source's own wait (`retry_at`: URSSAF's 48-hour manual review) always comes first.
+    """
     due = pending_due_on(live, row.served_due_on, today)
     if due is None:
         row.due_on, row.next_due_at = None, None
@@ -238,6 +251,12 @@ def _schedule(row: RequirementState, live: list[Contract], today: date) -> None:
         row.retry_at = None  # a wait belonged to the previous due date
     row.due_on = due
     at = start_of(due)
+    if due > today and row.last_checked_at is None:
+        at = now  # never checked, contract ahead of its notification: check on registration
+    elif due > today and row.valid_until is not None and row.valid_until < due:
+        refresh = start_of(row.valid_until + timedelta(days=1))
+        if row.last_checked_at is None or row.last_checked_at < refresh:
+            at = min(at, refresh)
     if row.retry_at is not None and row.retry_at > at:
         at = row.retry_at  # the source asked to come back later (URSSAF manual review: 48 h)
     row.next_due_at = at
