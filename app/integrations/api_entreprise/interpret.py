@@ -97,8 +97,12 @@ def interpret(op: Operation, response: httpx.Response, now: datetime) -> Outcome
         return make(OutcomeKind.PENDING, error_code=code, message=message, retry_at=now + delay)
     if status == 502 and code == "04501":  # URSSAF manual review of the account
         return pending(MANUAL_REVIEW_RETRY)
-    if status == 502 and code == "04503":  # URSSAF: the account does not allow an attestation
-        return make(OutcomeKind.REFUSED, error_code=code, message=message)
+    if status == 502 and code == "04503":
+        # URSSAF (v3 only): "the account's situation does not allow the attestation", which the
+        # spec says may come from an establishment that did not report. That is no finding that
+        # the company is behind with its contributions (only `refus_de_delivrance` is): the
+        # contractor can obtain its attestation itself, so it is to be uploaded.
+        return make(OutcomeKind.UNAVAILABLE, error_code=code, message=message)
     if status == 502 and code == "03501":  # DGFIP "potentielle ressource non trouvée"
         return make(OutcomeKind.UNAVAILABLE, error_code=code, message=message)
     if status >= 500:

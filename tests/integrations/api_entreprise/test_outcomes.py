@@ -34,7 +34,7 @@ CASES = [
     (502, "04501", {"retry_in": 172800}, OutcomeKind.PENDING, timedelta(hours=48)),
     (502, "04502", {}, OutcomeKind.PENDING, timedelta(minutes=15)),
     (502, "04999", {"retry_in": 600}, OutcomeKind.PENDING, timedelta(minutes=10)),
-    (502, "04503", {}, OutcomeKind.REFUSED, None),
+    (502, "04503", {}, OutcomeKind.UNAVAILABLE, None),  # no finding of arrears
     (503, "00503", {}, OutcomeKind.PENDING, timedelta(minutes=15)),
     (504, "00501", {"retry_in": 10}, OutcomeKind.PENDING, timedelta(seconds=10)),
     (418, "00000", {}, OutcomeKind.BUG, None),
