@@ -127,6 +127,16 @@ class ApiEntrepriseClient:
     async def infogreffe_extrait_rcs(self, siren: str, *, recipient: str, object: str) -> Outcome:
         return await self.call("infogreffe_extrait_rcs", siren, recipient=recipient, object=object)
 
+    async def rnm_entreprise_artisanale(
+        self, siren: str, *, recipient: str, object: str
+    ) -> Outcome:
+        return await self.call(
+            "rnm_entreprise_artisanale", siren, recipient=recipient, object=object
+        )
+
+    async def inpi_extrait_rne(self, siren: str, *, recipient: str, object: str) -> Outcome:
+        return await self.call("inpi_extrait_rne", siren, recipient=recipient, object=object)
+
     async def urssaf_attestation_vigilance(
         self, siren: str, *, recipient: str, object: str
     ) -> Outcome:
@@ -281,17 +291,17 @@ class ApiEntrepriseClient:
         if outcome.kind is OutcomeKind.DELIVERED and outcome.data is not None:
             url = op.read(outcome.data).document_url
             if url:
-                return await self._with_document(outcome, url)
+                return await self._with_document(op, outcome, url)
         return outcome
 
-    async def _with_document(self, outcome: Outcome, url: str) -> Outcome:
+    async def _with_document(self, op: Operation, outcome: Outcome, url: str) -> Outcome:
         from dataclasses import replace
 
         try:
             document = await fetch_document(
                 self.http,
                 url,
-                allowed_hosts=self.document_hosts,
+                allowed_hosts=self.document_hosts | set(op.document_hosts),
                 production=self.production,
                 max_bytes=self.settings.max_document_bytes,
                 read_timeout=self.settings.document_timeout,
@@ -299,9 +309,13 @@ class ApiEntrepriseClient:
             )
         except DocumentRefused as exc:
             logger.error("api_entreprise %s: document refused: %s", outcome.endpoint, exc)
+            if op.document_optional:
+                return outcome
             return replace(outcome, kind=OutcomeKind.BUG, message=f"Document refusé : {exc}")
         except DocumentUnavailable as exc:
             logger.warning("api_entreprise %s: document unavailable: %s", outcome.endpoint, exc)
+            if op.document_optional:
+                return outcome
             return replace(
                 outcome,
                 kind=OutcomeKind.PENDING,

@@ -66,6 +66,11 @@ def _document_link(m: BaseModel) -> Reading:
     return Reading(document_url=m.document_url)
 
 
+def _rne(m: BaseModel) -> Reading:
+    assert isinstance(m, s.InpiExtraitRne)
+    return Reading(document_url=m.document_url)
+
+
 def _qualibat(m: BaseModel) -> Reading:
     assert isinstance(m, s.QualibatCertificationBatiment)
     return Reading(valid_from=m.issued_on, valid_until=m.valid_until, document_url=m.document_url)
@@ -106,6 +111,12 @@ class Operation:
     maintenance: tuple[time, time] | None = None  # Europe/Paris, spec `x-maintenances`
     list_data: bool = False  # `data` is a list (ADEME)
     extra_params: dict[str, str] = field(default_factory=dict)
+    # Hosts this operation's `document_url` may point at, beyond the configured ones (the spec
+    # documents them per operation: the RNE certificate is served by data.inpi.fr).
+    document_hosts: tuple[str, ...] = ()
+    # The JSON answer proves the fact by itself and the PDF is a copy of it: when the PDF cannot
+    # be had, keep the answer (archived as JSON) rather than wait or fail.
+    document_optional: bool = False
 
 
 J, D = Family.JSON, Family.DOCUMENTS
@@ -139,6 +150,25 @@ OPERATIONS: dict[str, Operation] = {
             J,
             "infogreffe",
             s.InfogreffeExtraitRcs,
+        ),
+        Operation(
+            "rnm_entreprise_artisanale",
+            "/v3/cma_france/rnm/unites_legales/{siren}",
+            "siren",
+            J,
+            "cma_france",
+            s.RnmEntrepriseArtisanale,
+        ),
+        Operation(
+            "inpi_extrait_rne",
+            "/v3/inpi/rne/unites_legales/{siren}/extrait_rne",
+            "siren",
+            D,
+            "inpi",
+            s.InpiExtraitRne,
+            _rne,
+            document_hosts=("data.inpi.fr",),
+            document_optional=True,
         ),
         Operation(
             "urssaf_attestation_vigilance",

@@ -146,6 +146,73 @@ class InfogreffeExtraitRcs(UpstreamModel):
     registry: Registry | None = Field(None, alias="greffe")
 
 
+# --- Répertoire national des métiers (CMA France, v3) ------------------------------------------
+
+
+class RnmEntrepriseArtisanale(UpstreamModel):
+    """`GET /v3/cma_france/rnm/unites_legales/{siren}` (marked `deprecated` in the spec): a 200
+    means the company is on the répertoire des métiers; the answer itself has two fields only."""
+
+    activity_mode: str = Field(alias="modalite_exercice")  # P permanent, S seasonal, NR
+    itinerant: str = Field(alias="non_sedentaire")  # "0" sedentary, "1" itinerant
+
+
+# --- Registre national des entreprises (INPI, v3) ---------------------------------------------
+
+
+class RneDissolution(UpstreamModel):
+    dissolved_on: date | None = Field(alias="date")
+    activity_continues: bool | None = Field(alias="poursuite_activite")
+    with_liquidation: bool | None = Field(alias="avec_liquidation")  # always null (spec)
+
+
+class RneIdentity(UpstreamModel):
+    company_name: str | None = Field(alias="denomination")
+    last_name: str | None = Field(alias="nom")
+    first_names: list[str] | None = Field(alias="prenoms")
+    siren: str
+    registered_on: date = Field(alias="date_immatriculation_rne")
+    activity_started_on: date | None = Field(alias="date_debut_activite")
+    dissolution: RneDissolution
+    legal_person_ends_on: date | None = Field(alias="date_fin_personne")
+    nature: str = Field(alias="nature_entreprise")  # COMMERCIALE | ARTISANALE | AGRICOLE | LIBERALE
+    legal_form: LegalForm = Field(alias="forme_juridique")
+
+
+class RneObservation(UpstreamModel):
+    """A registrar's note (RCS or RNM, per `fournisseur`); every field optional in the spec."""
+
+    provider: str | None = Field(None, alias="fournisseur")  # rcs | rnm
+    number: str | None = Field(None, alias="numero")
+    date: str | None = None  # kept as text: read by `proceedings.read_proceedings`
+    text: str | None = Field(None, alias="texte")
+
+
+class RneEstablishment(UpstreamModel):
+    siret: str | None = None
+    kind: str | None = Field(None, alias="type_etablissement")
+    state: str | None = Field(None, alias="statut")  # actif | fermé
+
+
+class RneManager(UpstreamModel):
+    role: str | None = Field(None, alias="qualite")  # names and birth dates are not read
+
+
+class InpiExtraitRne(UpstreamModel):
+    """`GET /v3/inpi/rne/unites_legales/{siren}/extrait_rne`: the registration certificate of the
+    national register (JSON, and a PDF at `document_url`); `observations` carry the registrars'
+    notes, collective proceedings included."""
+
+    document_url: str
+    identity: RneIdentity = Field(alias="identite_entreprise")
+    managers: list[RneManager] = Field(alias="dirigeants_et_associes")
+    establishments: list[RneEstablishment] = Field(alias="etablissements")
+    commercially_diffusible: bool = Field(alias="diffusion_commerciale")
+    insee_diffusible: bool = Field(alias="diffusion_insee")
+    closed_establishments: int = Field(alias="etablissements_fermes_total")
+    observations: list[RneObservation]
+
+
 # --- Attestations and certificates -----------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from app.integrations.sandbox.config import SANDBOX_TOKEN, SandboxConfig
-from app.integrations.sandbox.profiles import PROFILES_TABLE
+from app.integrations.sandbox.profiles import PROFILES_TABLE, SCENARIOS_TABLE
 
 
 def sandbox(
@@ -33,7 +33,7 @@ def sandbox(
     )
     typer.echo(f"API Entreprise sandbox on http://{host}:{port}")
     typer.echo(f"Token: {SANDBOX_TOKEN} (public development token, worthless)")
-    for profile, siren, _ in PROFILES_TABLE:
+    for profile, siren, _ in PROFILES_TABLE + SCENARIOS_TABLE:
         typer.echo(f"  {profile:<24} {siren}")
     uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="info")
 

@@ -14,6 +14,8 @@ SANDBOX_TOKEN = "sandbox-dev-token"
 ALL_PRIVILEGES: tuple[str, ...] = (
     "unites_legales_etablissements_insee",
     "extrait_rcs",
+    "entreprises_artisanales",
+    "extrait_rne",
     "attestations_sociales",
     "attestations_fiscales",
     "msa_cotisations",

@@ -85,6 +85,17 @@ def not_found(endpoint: Endpoint) -> dict[str, Any]:
     )
 
 
+def unavailable_for_legal_reasons(endpoint: Endpoint) -> dict[str, Any]:
+    """INSEE 451 for an entity never published. The spec gives this status no body: the title is
+    the spec's description of the status, the code the sandbox's own (provider prefix + 451)."""
+    return error_body(
+        f"{endpoint.code_prefix}451",
+        "Indisponible pour des raisons légales",
+        "Les informations de cette entité ne sont pas diffusables (statut non diffusible).",
+        meta={"provider": endpoint.provider},
+    )
+
+
 def manual_review() -> dict[str, Any]:
     return error_body(
         "04501",

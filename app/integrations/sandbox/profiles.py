@@ -3,6 +3,10 @@
 Any valid SIREN gets a profile from a hash of its digits, so the same company always looks the
 same. `DEMO_SIRENS` lists one SIREN per profile (each one also hashes to its profile), and the
 official staging identifiers are pinned to the profile their payloads describe.
+
+`SCENARIO_SIRENS` pins a few rarer situations on fixed SIRENs only (the registration registers
+and the kinds of collective proceedings); the hash never draws them, so adding one changes no
+other company's story.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ MANUAL_REVIEW = "manual_review"
 STRUCK_OFF = "struck_off"
 COLLECTIVE_PROCEEDINGS = "collective_proceedings"
 UNKNOWN = "unknown"
+# Pinned scenarios (never drawn by the hash).
+ARTISAN = "artisan"
+RNE_ONLY = "rne_only"
+UNREGISTERED = "unregistered"
+NON_DIFFUSIBLE = "non_diffusible"
+LIQUIDATION = "liquidation"
+SAUVEGARDE = "sauvegarde"
 
 # Upper bound (exclusive) of each profile's bucket in hash % 100: most companies are compliant.
 _BUCKETS: tuple[tuple[int, str], ...] = (
@@ -44,6 +55,16 @@ DEMO_SIRENS: dict[str, str] = {
     COLLECTIVE_PROCEEDINGS: "100000322",
     UNKNOWN: "100000389",
 }
+
+SCENARIO_SIRENS: dict[str, str] = {
+    ARTISAN: "100001007",
+    RNE_ONLY: "100001015",
+    UNREGISTERED: "100001023",
+    NON_DIFFUSIBLE: "100001056",
+    LIQUIDATION: "100001064",
+    SAUVEGARDE: "100001080",
+}
+SCENARIOS: tuple[str, ...] = tuple(SCENARIO_SIRENS)
 
 # Staging SIRENs whose official payloads describe a particular situation; every other staging
 # SIREN is compliant on the endpoints that have no staging case.
@@ -100,6 +121,44 @@ PROFILES_TABLE: list[tuple[str, str, str]] = [
     (UNKNOWN, DEMO_SIRENS[UNKNOWN], "INSEE 404 (entity unknown), and 404 everywhere else"),
 ]
 
+SCENARIOS_TABLE: list[tuple[str, str, str]] = [
+    (
+        ARTISAN,
+        SCENARIO_SIRENS[ARTISAN],
+        "an individual craftsman (INSEE `personne_physique`, form 1000): RCS 404, RNM 200, "
+        "RNE 200; the rest as compliant",
+    ),
+    (
+        RNE_ONLY,
+        SCENARIO_SIRENS[RNE_ONLY],
+        "an individual in a liberal profession: RCS 404, RNM 404, RNE 200 with its PDF; "
+        "the rest as compliant",
+    ),
+    (
+        UNREGISTERED,
+        SCENARIO_SIRENS[UNREGISTERED],
+        "an active SAS on no register: RCS, RNM and RNE 404; the rest as compliant",
+    ),
+    (
+        NON_DIFFUSIBLE,
+        SCENARIO_SIRENS[NON_DIFFUSIBLE],
+        "INSEE 451 (never published) on the unité légale and its établissements; RCS clean; "
+        "the rest as compliant",
+    ),
+    (
+        LIQUIDATION,
+        SCENARIO_SIRENS[LIQUIDATION],
+        "RCS and RNE `observations` carry the judgment opening a liquidation judiciaire; "
+        "the rest as compliant",
+    ),
+    (
+        SAUVEGARDE,
+        SCENARIO_SIRENS[SAUVEGARDE],
+        "RCS and RNE `observations` carry the judgment opening a procédure de sauvegarde; "
+        "the rest as compliant",
+    ),
+]
+
 
 def hashed_profile(siren: str) -> str:
     bucket = int(hashlib.sha256(siren.encode()).hexdigest()[:8], 16) % 100
@@ -110,7 +169,10 @@ def hashed_profile(siren: str) -> str:
 
 
 def profile_for(siren: str) -> str:
-    """The profile of a valid SIREN: demo and staging pins first, then the hash."""
+    """The profile of a valid SIREN: demo, scenario and staging pins first, then the hash."""
+    for name, pinned in SCENARIO_SIRENS.items():
+        if pinned == siren:
+            return name
     for name, demo in DEMO_SIRENS.items():
         if demo == siren:
             return name

@@ -32,8 +32,15 @@ _ACTIVITIES = (
     ("71.12B", "Ingénierie, études techniques"),
     ("81.21Z", "Nettoyage courant des bâtiments"),
 )
+_FIRST_NAMES = ("CAMILLE", "DOMINIQUE", "CLAUDE", "SACHA", "ALIX", "MORGAN")
+_LAST_NAMES = ("MARTIN", "BERNARD", "PETIT", "DURAND", "LEROY", "MOREAU")
 # Which profiles deliver the sector certificates and the MSA / PRO BTP answers.
 _NO_CERTIFICATES = {p.CEASED, p.OUT_OF_PERIMETER, p.UNKNOWN}
+# Registers: entrepreneurs individuels are not on the RCS; who is on the RNM, who on no register.
+_INDIVIDUALS = {p.ARTISAN, p.RNE_ONLY}
+_NOT_ON_RCS = {p.ARTISAN, p.RNE_ONLY, p.UNREGISTERED}
+_ON_RNM = {p.ARTISAN}
+_NOT_ON_RNE = {p.UNREGISTERED}
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,11 @@ def _seed(siren: str) -> int:
 def company_name(siren: str) -> str:
     seed = _seed(siren)
     return f"{_NAMES_A[seed % len(_NAMES_A)]} {_NAMES_B[(seed >> 4) % len(_NAMES_B)]}"
+
+
+def _person(siren: str) -> tuple[str, str]:
+    seed = _seed(siren)
+    return _FIRST_NAMES[seed % len(_FIRST_NAMES)], _LAST_NAMES[(seed >> 5) % len(_LAST_NAMES)]
 
 
 def _activity(siren: str) -> tuple[str, str]:
@@ -92,8 +104,20 @@ def _unite_legale(siren: str, profile: str, today: date, base_url: str) -> dict[
         date_creation=_timestamp(created),
         economie_sociale_et_solidaire=False,
     )
-    data["personne_morale_attributs"] = {"raison_sociale": company_name(siren), "sigle": None}
-    data["forme_juridique"] = {"code": "5710", "libelle": "SAS, société par actions simplifiée"}
+    if profile in _INDIVIDUALS:  # an entrepreneur individuel: a person, not a company name
+        first, last = _person(siren)
+        data["type"] = "personne_physique"
+        data["personne_morale_attributs"] = {"raison_sociale": None, "sigle": None}
+        data["personne_physique_attributs"] = {
+            **data["personne_physique_attributs"],
+            "prenom_usuel": first,
+            "prenom_1": first,
+            "nom_naissance": last,
+        }
+        data["forme_juridique"] = {"code": "1000", "libelle": "Entrepreneur individuel"}
+    else:
+        data["personne_morale_attributs"] = {"raison_sociale": company_name(siren), "sigle": None}
+        data["forme_juridique"] = {"code": "5710", "libelle": "SAS, société par actions simplifiée"}
     activity = {"code": code, "libelle": label, "nomenclature": "NAFRev2"}
     data["activite_principale"] = dict(activity)
     data["activite_principale_naf_rev2"] = dict(activity)
@@ -152,16 +176,83 @@ def _extrait_rcs(siren: str, profile: str, today: date) -> dict[str, Any]:
     data["etablissement_principal"]["activite"] = label
     data["etablissement_principal"]["code_ape"] = code.replace(".", "")
     data["personne_morale"]["denomination"] = company_name(siren)
-    if profile == p.COLLECTIVE_PROCEEDINGS:
-        opened = today - timedelta(days=30)
+    note = _proceedings_note(siren, profile, today)
+    if note is not None:
+        text, opened = note
         data["observations"] = [
+            {"numero": f"{_seed(siren) % 1000000:06d}", "libelle": text, "date": opened}
+        ]
+    return body
+
+
+def _proceedings_note(siren: str, profile: str, today: date) -> tuple[str, str] | None:
+    """The registrar's note of an opening judgment, as the RCS and the RNE carry it."""
+    opened = today - timedelta(days=30)
+    stopped = (opened - timedelta(days=20)).isoformat()
+    texts = {
+        p.COLLECTIVE_PROCEEDINGS: "Jugement d'ouverture d'une procédure de redressement "
+        f"judiciaire, date de cessation des paiements le {stopped}",
+        p.LIQUIDATION: "Jugement d'ouverture d'une procédure de liquidation judiciaire, "
+        f"date de cessation des paiements le {stopped}",
+        p.SAUVEGARDE: "Jugement d'ouverture d'une procédure de sauvegarde",
+    }
+    return (texts[profile], opened.isoformat()) if profile in texts else None
+
+
+def _extrait_rne(
+    siren: str, profile: str, today: date, attach: AttachDocument, title: str
+) -> dict[str, Any]:
+    body = _template("inpi_extrait_rne", "552049447")
+    data = body["data"]
+    identity = data["identite_entreprise"]
+    registered = today - timedelta(days=800 + _seed(siren) % 6000)
+    code, label = _activity(siren)
+    individual = profile in _INDIVIDUALS
+    first, last = _person(siren)
+    identity.update(
+        denomination=None if individual else company_name(siren),
+        nom=last if individual else None,
+        prenoms=[first] if individual else [],
+        siren=siren,
+        date_immatriculation_rne=registered.isoformat(),
+        date_debut_activite=registered.isoformat(),
+        # A company is formed for at most 99 years (art. 1838 C. civ.).
+        date_fin_personne=None
+        if individual
+        else registered.replace(year=registered.year + 99, day=1).isoformat(),
+        nature_entreprise={p.ARTISAN: "ARTISANALE", p.RNE_ONLY: "LIBERALE"}.get(
+            profile, "COMMERCIALE"
+        ),
+        forme_juridique={"code": "1000", "libelle": "Entrepreneur individuel"}
+        if individual
+        else {"code": "5710", "libelle": "SAS, société par actions simplifiée"},
+        activite_principales_objet_social=label,
+    )
+    identity["code_APE"] = {"code": code.replace(".", ""), "libelle": label}
+    establishment = data["etablissements"][0]
+    establishment.update(
+        siret=head_office_siret(siren),
+        date_debut_activite=registered.isoformat(),
+        activite_principale=label,
+        nature_etablissement=identity["nature_entreprise"],
+    )
+    establishment["code_APE"] = dict(identity["code_APE"])
+    data["etablissements"] = [establishment]
+    note = _proceedings_note(siren, profile, today)
+    data["observations"] = (
+        [
             {
-                "numero": f"{_seed(siren) % 1000000:06d}",
-                "libelle": "Jugement d'ouverture d'une procédure de redressement judiciaire, "
-                f"date de cessation des paiements le {(opened - timedelta(days=20)).isoformat()}",
-                "date": opened.isoformat(),
+                "fournisseur": "rcs",
+                "numero": f"{today.year}-{_seed(siren) % 1000:03d}",
+                "date": note[1],
+                "texte": note[0],
             }
         ]
+        if note
+        else []
+    )
+    name = " ".join([first, last]) if individual else company_name(siren)
+    data["document_url"] = attach(title, name, siren, registered, None)
     return body
 
 
@@ -183,13 +274,26 @@ def build_answer(
     name = company_name(siren)
     if profile == p.UNKNOWN:
         return Answer(404, errors.not_found(endpoint))
+    if profile == p.NON_DIFFUSIBLE and endpoint.name.startswith("insee_"):
+        return Answer(451, errors.unavailable_for_legal_reasons(endpoint))
     match endpoint.name:
         case "insee_unite_legale":
             return Answer(200, _unite_legale(siren, profile, today, base_url))
         case "insee_etablissement":
             return Answer(200, _etablissement(identifier, profile, today, base_url))
         case "infogreffe_extrait_rcs":
+            if profile in _NOT_ON_RCS:
+                return Answer(404, errors.not_found(endpoint))
             return Answer(200, _extrait_rcs(siren, profile, today))
+        case "rnm_entreprise_artisanale":
+            if profile not in _ON_RNM:
+                return Answer(404, errors.not_found(endpoint))
+            return Answer(200, _envelope({"modalite_exercice": "P", "non_sedentaire": "0"}))
+        case "inpi_extrait_rne":
+            if profile in _NOT_ON_RNE:
+                return Answer(404, errors.not_found(endpoint))
+            title = endpoint.document_title or ""
+            return Answer(200, _extrait_rne(siren, profile, today, attach, title))
         case "urssaf_attestation_vigilance":
             return _urssaf(endpoint, identifier, profile, today, attach, ttl)
         case "dgfip_attestation_fiscale":

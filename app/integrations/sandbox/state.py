@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -85,7 +87,8 @@ class SandboxState:
         if valid_until:
             lines.append(f"Date de fin de validité : {valid_until.isoformat()}")
         lines += ["", "Document fictif produit par le bac à sable Vigie."]
-        slug = title.lower().replace(" ", "_")[:40] or "document"
+        ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "_", ascii_title.lower()).strip("_")[:40] or "document"
         return self.documents.put(make_pdf(lines, title), f"{slug}.pdf", ttl)
 
     def stats(self) -> dict[str, Any]:

@@ -46,6 +46,8 @@ DIR_TO_OPERATION = {
     "api_entreprise_v4_insee_unites_legales": "insee_unite_legale",
     "api_entreprise_v4_insee_etablissements": "insee_etablissement",
     "api_entreprise_v3_infogreffe_extraits_rcs": "infogreffe_extrait_rcs",
+    "api_entreprise_v3_rnm_entreprises_artisanales": "rnm_entreprise_artisanale",
+    "api_entreprise_v3_inpi_rne_extrait_rne": "inpi_extrait_rne",
     "api_entreprise_v4_acoss_attestations_sociales": "urssaf_attestation_vigilance",
     "api_entreprise_v4_dgfip_attestations_fiscales": "dgfip_attestation_fiscale",
     "api_entreprise_v3_msa_conformites_cotisations": "msa_conformite_cotisations",

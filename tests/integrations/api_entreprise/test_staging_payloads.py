@@ -15,6 +15,8 @@ EXPECTED = {
     "dgfip_attestation_fiscale/entite_hors_perimetre.yaml": OutcomeKind.UNAVAILABLE,
     "insee_etablissement/404.yaml": OutcomeKind.UNKNOWN_ENTITY,
     "infogreffe_extrait_rcs/404.yaml": OutcomeKind.UNAVAILABLE,
+    "rnm_entreprise_artisanale/404.yaml": OutcomeKind.UNAVAILABLE,
+    "inpi_extrait_rne/404.yaml": OutcomeKind.UNAVAILABLE,
     "msa_conformite_cotisations/404.yaml": OutcomeKind.UNAVAILABLE,
     "fntp_carte_professionnelle/404.yml": OutcomeKind.UNAVAILABLE,
     "qualibat_certification/404.yml": OutcomeKind.UNAVAILABLE,
@@ -29,6 +31,7 @@ EXPECTED = {
     "probtp_conformite/200_non_conforme.yaml": OutcomeKind.REFUSED,
 }
 DOCUMENT_OPERATIONS = {
+    "inpi_extrait_rne",  # from data.inpi.fr, the host the spec documents for it
     "urssaf_attestation_vigilance",
     "dgfip_attestation_fiscale",
     "fntp_carte_professionnelle",
@@ -42,7 +45,7 @@ DOCUMENT_OPERATIONS = {
 def test_every_endpoint_has_payloads() -> None:
     assert {c.operation for c in CASES} == set(OPERATIONS)
     assert set(EXPECTED) <= {c.id for c in CASES}
-    assert sum(c.status == 200 for c in CASES) == 28  # the copied payload set
+    assert sum(c.status == 200 for c in CASES) == 30  # the copied payload set
 
 
 def test_every_200_parses(staging_case: StagingCase) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from app.integrations.sandbox.endpoints import BY_NAME, ENDPOINTS, Endpoint
 from app.integrations.sandbox.identifiers import head_office_siret
-from app.integrations.sandbox.profiles import DEMO_SIRENS
+from app.integrations.sandbox.profiles import DEMO_SIRENS, SCENARIO_SIRENS
 from app.integrations.sandbox.staging import staging_cases
 from tests.integrations.sandbox.conftest import PARAMS, TODAY
 
@@ -29,8 +29,14 @@ CERTIFICATES = {
 def expected_status(endpoint: str, profile: str) -> int:
     if profile == "unknown":
         return 404
-    if endpoint.startswith(("insee_", "infogreffe_")):
-        return 200
+    if endpoint.startswith("insee_"):
+        return 451 if profile == "non_diffusible" else 200
+    if endpoint == "infogreffe_extrait_rcs":
+        return 404 if profile in ("artisan", "rne_only", "unregistered") else 200
+    if endpoint == "rnm_entreprise_artisanale":  # companies are not on the répertoire des métiers
+        return 200 if profile == "artisan" else 404
+    if endpoint == "inpi_extrait_rne":  # the national register knows every registered company
+        return 404 if profile == "unregistered" else 200
     if endpoint == "urssaf_attestation_vigilance":
         return {
             "ceased": 404,
@@ -60,13 +66,16 @@ def data_keys(body: dict[str, Any]) -> set[str]:
     return set(data[0]["data"]) if isinstance(data, list) else set(data)
 
 
-@pytest.mark.parametrize("profile", sorted(DEMO_SIRENS))
+PINNED = DEMO_SIRENS | SCENARIO_SIRENS
+
+
+@pytest.mark.parametrize("profile", sorted(PINNED))
 @pytest.mark.parametrize("endpoint", [e.name for e in ENDPOINTS])
 async def test_each_profile_answers_with_the_official_shape(
     sandbox: httpx.AsyncClient, endpoint: str, profile: str
 ) -> None:
     ep = BY_NAME[endpoint]
-    response = await sandbox.get(url_for(ep, DEMO_SIRENS[profile]), params=PARAMS)
+    response = await sandbox.get(url_for(ep, PINNED[profile]), params=PARAMS)
     assert response.status_code == expected_status(endpoint, profile), response.text
     body = response.json()
     assert int(response.headers["RateLimit-Limit"]) == (250 if ep.family == "json" else 50)
@@ -135,6 +144,44 @@ async def test_refused_ceased_manual_review_struck_off_and_proceedings(
         f"/v4/insee/sirene/unites_legales/{DEMO_SIRENS['unknown']}", params=PARAMS
     )
     assert unknown.status_code == 404
+
+
+async def test_registers_and_proceedings_of_the_scenarios(sandbox: httpx.AsyncClient) -> None:
+    def path(endpoint: str, scenario: str) -> str:
+        return url_for(BY_NAME[endpoint], SCENARIO_SIRENS[scenario])
+
+    artisan = await sandbox.get(path("insee_unite_legale", "artisan"), params=PARAMS)
+    assert artisan.json()["data"]["type"] == "personne_physique"
+    assert artisan.json()["data"]["forme_juridique"]["code"] == "1000"
+    rnm = await sandbox.get(path("rnm_entreprise_artisanale", "artisan"), params=PARAMS)
+    assert rnm.json() == {
+        "data": {"modalite_exercice": "P", "non_sedentaire": "0"},
+        "links": {},
+        "meta": {},
+    }
+    rne = (await sandbox.get(path("inpi_extrait_rne", "rne_only"), params=PARAMS)).json()["data"]
+    assert rne["identite_entreprise"]["nature_entreprise"] == "LIBERALE"
+    assert rne["identite_entreprise"]["siren"] == SCENARIO_SIRENS["rne_only"]
+    assert rne["observations"] == []
+    pdf = await sandbox.get(rne["document_url"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+
+    hidden = await sandbox.get(path("insee_unite_legale", "non_diffusible"), params=PARAMS)
+    assert hidden.status_code == 451 and hidden.json()["errors"][0]["meta"]["provider"] == "INSEE"
+    clean = await sandbox.get(path("infogreffe_extrait_rcs", "non_diffusible"), params=PARAMS)
+    assert clean.json()["data"]["date_radiation"] is None
+    assert clean.json()["data"]["observations"] == []
+
+    for scenario, words in (
+        ("liquidation", "liquidation judiciaire"),
+        ("sauvegarde", "procédure de sauvegarde"),
+    ):
+        rcs = await sandbox.get(path("infogreffe_extrait_rcs", scenario), params=PARAMS)
+        rne = await sandbox.get(path("inpi_extrait_rne", scenario), params=PARAMS)
+        [note] = rcs.json()["data"]["observations"]
+        [copy] = rne.json()["data"]["observations"]
+        assert words in note["libelle"] and words in copy["texte"]
+        assert note["date"] == copy["date"] == "2026-02-08"  # TODAY - 30 days
 
 
 @pytest.mark.parametrize("key", sorted(staging_cases()), ids="/".join)

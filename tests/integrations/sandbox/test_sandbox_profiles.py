@@ -12,6 +12,9 @@ from app.integrations.sandbox.profiles import (
     DEMO_SIRENS,
     PROFILES,
     PROFILES_TABLE,
+    SCENARIO_SIRENS,
+    SCENARIOS,
+    SCENARIOS_TABLE,
     hashed_profile,
     profile_for,
 )
@@ -64,3 +67,21 @@ def test_readme_shows_the_profiles_table() -> None:
     text = README.read_text(encoding="utf-8")
     for profile, siren, what in PROFILES_TABLE:
         assert f"| `{profile}` | `{siren}` | {what} |" in text
+
+
+def test_scenarios_are_pinned_and_never_drawn_by_the_hash() -> None:
+    assert not set(SCENARIOS) & set(PROFILES)
+    pinned = set(SCENARIO_SIRENS.values())
+    assert not pinned & set(DEMO_SIRENS.values())
+    assert not {s for s in pinned if s in {i[:9] for _, i in staging_cases()}}
+    for scenario, siren in SCENARIO_SIRENS.items():
+        assert is_valid_siren(siren) and is_valid_siret(head_office_siret(siren))
+        assert profile_for(siren) == scenario
+    sirens = [str(n) for n in range(300_000_000, 300_020_000) if is_valid_siren(str(n))]
+    assert not {profile_for(s) for s in sirens} & set(SCENARIOS)
+
+
+def test_readme_shows_the_scenarios_table() -> None:
+    text = README.read_text(encoding="utf-8")
+    for scenario, siren, what in SCENARIOS_TABLE:
+        assert f"| `{scenario}` | `{siren}` | {what} |" in text
