@@ -28,9 +28,15 @@ POLICY = CompliancePolicy()
 
 
 def req(
-    status: RequirementStatus, since_days_ago: int = 0, code: str | None = None
+    status: RequirementStatus,
+    since_days_ago: int = 0,
+    code: str | None = None,
+    *,
+    requested_days_ago: int | None = None,
+    rtype: RequirementType = RequirementType.URSSAF_VIGILANCE,
 ) -> RequirementResult:
-    """A requirement result as `requirement_status` builds them (a gap carries its `since`)."""
+    """A requirement result as `requirement_status` builds them (a gap carries its `since`, and
+    the request to the contractor, when one was recorded, its `request_sent` reason)."""
     if status == S.VALID:
         return RequirementResult(status, [], None)
     default_code = {
@@ -38,7 +44,11 @@ def req(
         S.MISSING: ReasonCode.DOCUMENT_MISSING,
     }.get(status, status.value)
     since = TODAY - timedelta(days=since_days_ago)
-    return RequirementResult(status, [Reason(code or default_code, f"{status}", since)], None)
+    reasons = [Reason(code or default_code, f"{status}", since, None, rtype)]
+    if requested_days_ago is not None:
+        asked = TODAY - timedelta(days=requested_days_ago)
+        reasons.append(Reason(ReasonCode.REQUEST_SENT, "demande", asked, None, rtype))
+    return RequirementResult(status, reasons, None)
 
 
 VALID = req(S.VALID)
@@ -81,19 +91,46 @@ def test_every_pair_of_statuses_worst_wins(
     ("first", "second"), list(itertools.product([S.EXPIRED, S.MISSING], repeat=2))
 )
 def test_pairs_of_gaps_past_grace(first: RequirementStatus, second: RequirementStatus) -> None:
-    assert overall_status([req(first, 16), req(second, 2)], today=TODAY).status == OS.NON_COMPLIANT
+    late = req(first, 16, requested_days_ago=16)
+    result = overall_status([late, req(second, 2, requested_days_ago=2)], today=TODAY)
+    assert result.status == OS.NON_COMPLIANT
+    assert result.non_compliant_on is None  # already is
 
 
 @pytest.mark.parametrize("status", [S.EXPIRED, S.MISSING])
 @pytest.mark.parametrize(
     ("ago", "expected"), [(0, OS.AT_RISK), (15, OS.AT_RISK), (16, OS.NON_COMPLIANT)]
 )
-def test_grace_boundary(status: RequirementStatus, ago: int, expected: OverallStatus) -> None:
-    assert overall_status([VALID, req(status, ago)], today=TODAY).status == expected
+def test_grace_boundary_counts_from_the_request(
+    status: RequirementStatus, ago: int, expected: OverallStatus
+) -> None:
+    # Issue 10: the grace period runs from the recorded request, not from the gap itself.
+    gap = req(status, 40, requested_days_ago=ago)
+    result = overall_status([VALID, gap], today=TODAY)
+    assert result.status == expected
+    deadline = TODAY - timedelta(days=ago) + timedelta(days=16)
+    assert result.non_compliant_on == (deadline if expected == OS.AT_RISK else None)
+
+
+@pytest.mark.parametrize("status", [S.EXPIRED, S.MISSING])
+def test_a_gap_nobody_asked_for_stays_at_risk(status: RequirementStatus) -> None:
+    # Without a recorded request the contractor cannot be late (DOMAIN.md: request_not_sent).
+    result = overall_status([VALID, req(status, 400)], today=TODAY)
+    assert result.status == OS.AT_RISK
+    assert result.non_compliant_on is None
+
+
+def test_a_request_sent_before_the_gap_gives_the_whole_grace_after_it() -> None:
+    # Asked 30 days ago (a reminder ahead of the due date), gap since 10 days: 5 days left.
+    result = overall_status([req(S.MISSING, 10, requested_days_ago=30)], today=TODAY)
+    assert result.status == OS.AT_RISK
+    assert result.non_compliant_on == TODAY + timedelta(days=6)
+    late = overall_status([req(S.MISSING, 16, requested_days_ago=30)], today=TODAY)
+    assert late.status == OS.NON_COMPLIANT
 
 
 def test_grace_is_a_setting() -> None:
-    gap = [req(S.EXPIRED, 5)]
+    gap = [req(S.EXPIRED, 5, requested_days_ago=5)]
     assert overall_status(gap, today=TODAY, policy=CompliancePolicy(grace_days=4)).status == (
         OS.NON_COMPLIANT
     )
@@ -102,9 +139,12 @@ def test_grace_is_a_setting() -> None:
     )
 
 
-def test_undated_gap_is_treated_as_past_grace() -> None:
-    undated = RequirementResult(S.EXPIRED, [Reason(ReasonCode.DOCUMENT_EXPIRED, "x")], None)
+def test_an_undated_gap_counts_from_its_request() -> None:
+    asked = Reason(ReasonCode.REQUEST_SENT, "x", TODAY - timedelta(days=16))
+    undated = RequirementResult(S.EXPIRED, [Reason(ReasonCode.DOCUMENT_EXPIRED, "x"), asked], None)
     assert overall_status([undated], today=TODAY).status == OS.NON_COMPLIANT
+    alone = RequirementResult(S.EXPIRED, [Reason(ReasonCode.DOCUMENT_EXPIRED, "x")], None)
+    assert overall_status([alone], today=TODAY).status == OS.AT_RISK
 
 
 def test_all_valid_is_compliant_without_reasons() -> None:
@@ -112,7 +152,7 @@ def test_all_valid_is_compliant_without_reasons() -> None:
 
 
 def test_nothing_to_check_or_never_checked_is_not_checked() -> None:
-    assert overall_status([], today=TODAY) == (OS.NOT_CHECKED, [])
+    assert overall_status([], today=TODAY) == OverallResult(OS.NOT_CHECKED, [])
     never = [
         requirement_status(t, None, due_on=TODAY - timedelta(days=40), today=TODAY)
         for t in (RequirementType.REGISTRATION, RequirementType.URSSAF_VIGILANCE)
@@ -128,12 +168,18 @@ def test_once_one_requirement_is_checked_the_unchecked_ones_are_gaps(
 ) -> None:
     due = TODAY - timedelta(days=ago)
     never = requirement_status(RequirementType.DGFIP_FISCAL, None, due_on=due, today=TODAY)
-    assert overall_status([VALID, never], today=TODAY).status == expected
+    assert overall_status([VALID, never], today=TODAY).status == OS.AT_RISK  # nobody asked
+    asked = requirement_status(
+        RequirementType.DGFIP_FISCAL, None, due_on=due, today=TODAY, requested_on=due
+    )
+    assert overall_status([VALID, asked], today=TODAY).status == expected
 
 
-@pytest.mark.parametrize("code", [ReasonCode.COMPANY_CEASED, ReasonCode.STRUCK_OFF])
+@pytest.mark.parametrize(
+    "code", [ReasonCode.COMPANY_CEASED, ReasonCode.STRUCK_OFF, ReasonCode.LIQUIDATION]
+)
 @pytest.mark.parametrize("status", list(RequirementStatus))
-def test_ceased_or_struck_off_is_non_compliant_whatever_the_status(
+def test_ceased_struck_off_or_in_liquidation_is_non_compliant_whatever_the_status(
     code: ReasonCode, status: RequirementStatus
 ) -> None:
     flagged = RequirementResult(status, [Reason(code, "x", TODAY)], None)
@@ -209,7 +255,7 @@ def test_combine_triples_keeps_every_reason(combo: tuple[OverallStatus, ...]) ->
 
 
 def test_combine_nothing_is_not_checked() -> None:
-    assert combine_statuses([]) == (OS.NOT_CHECKED, [])
+    assert combine_statuses([]) == OverallResult(OS.NOT_CHECKED, [])
 
 
 def test_combine_one_unchecked_holder_keeps_the_contract_not_checked() -> None:
@@ -221,4 +267,4 @@ def test_combine_one_unchecked_holder_keeps_the_contract_not_checked() -> None:
 def test_combine_deduplicates_reasons_shared_by_holders() -> None:
     shared = Reason(ReasonCode.AWAITING_UPLOAD, "x", TODAY)
     result = combine_statuses([(OS.AT_RISK, [shared]), (OS.AT_RISK, [shared])])
-    assert result == (OS.AT_RISK, [shared])
+    assert result == OverallResult(OS.AT_RISK, [shared])

@@ -1,4 +1,8 @@
-"""Requirement status from evidence: validity edges, tolerance, URSSAF age, company facts."""
+"""Requirement status from evidence: validity edges, tolerance, URSSAF age, company facts.
+
+The duty is periodic (D8222-5 C. trav.): a certificate valid on its due date satisfies the period
+until the next one; `expiring` looks at the next due date (`next_due_on`).
+"""
 
 from datetime import date, datetime, timedelta
 
@@ -48,9 +52,12 @@ def test_never_checked_is_missing_with_a_not_checked_reason() -> None:
 
 
 def test_nothing_found_is_missing_since_the_due_date() -> None:
-    result = status(R.FOREIGN_VAT, Evidence(kind=K.NONE), today=DUE + days(3))
+    result = status(R.DGFIP_FISCAL, Evidence(kind=K.NONE), today=DUE + days(3))
     assert result.status == S.MISSING
-    assert result.reasons[0].code == ReasonCode.DOCUMENT_MISSING
+    assert [r.code for r in result.reasons] == [
+        ReasonCode.DOCUMENT_MISSING,
+        ReasonCode.REQUEST_NOT_SENT,
+    ]
     assert result.since == DUE
     assert "2 mars 2026" in result.reasons[0].message
     assert result.checked
@@ -131,27 +138,43 @@ def test_urssaf_fresh_is_valid_until_the_day_before_six_months() -> None:
 
 def test_urssaf_six_months_minus_one_day_is_still_valid() -> None:
     evidence = delivered(obtained=D(2026, 1, 15), issued_on=D(2026, 1, 15))
-    result = status(R.URSSAF_VIGILANCE, evidence, today=D(2026, 7, 14), due_on=D(2026, 1, 15))
-    assert result.status == S.EXPIRING
+    due, following = D(2026, 1, 15), D(2026, 7, 15)
+    result = status(
+        R.URSSAF_VIGILANCE, evidence, today=D(2026, 7, 14), due_on=due, next_due_on=following
+    )
+    assert result.status == S.EXPIRING  # it will not cover the next due date
     assert result.valid_until == D(2026, 7, 14)
+    assert "15 juillet 2026" in result.reasons[0].message
 
 
-def test_urssaf_exactly_six_months_old_is_expired() -> None:
-    evidence = delivered(obtained=D(2026, 1, 15), issued_on=D(2026, 1, 15))
-    result = status(R.URSSAF_VIGILANCE, evidence, today=D(2026, 7, 15), due_on=D(2026, 1, 15))
-    assert result.status == S.EXPIRED
-    assert result.reasons[0].code == ReasonCode.DOCUMENT_EXPIRED
-    assert result.since == D(2026, 7, 15)
-    assert "plus de 6 mois" in result.reasons[0].message
-    later = status(R.URSSAF_VIGILANCE, evidence, today=D(2026, 7, 16), due_on=D(2026, 1, 15))
-    assert later.status == S.EXPIRED and later.since == D(2026, 7, 15)
+@pytest.mark.parametrize(
+    ("issued", "expected"), [(D(2026, 1, 16), S.VALID), (D(2026, 1, 15), S.EXPIRED)]
+)
+def test_urssaf_exactly_six_months_old_on_its_due_date_is_expired(
+    issued: date, expected: RequirementStatus
+) -> None:
+    # Obtained within the window of the 15 July due date, but issued six months before it:
+    # no longer "less than six months old" on the due date (D8222-5 1°).
+    due = D(2026, 7, 15)
+    evidence = delivered(obtained=D(2026, 7, 10), issued_on=issued)
+    result = status(R.URSSAF_VIGILANCE, evidence, today=due, due_on=due)
+    assert result.status == expected
+    if expected == S.EXPIRED:
+        assert result.reasons[0].code == ReasonCode.DOCUMENT_EXPIRED
+        assert result.since == due
+        assert "plus de 6 mois depuis le 15 juillet 2026" in result.reasons[0].message
+        later = status(R.URSSAF_VIGILANCE, evidence, today=due + days(1), due_on=due)
+        assert later.status == S.EXPIRED and later.since == due
 
 
 def test_urssaf_age_from_31_august_ends_before_28_february() -> None:
     evidence = delivered(obtained=D(2026, 8, 31), issued_on=D(2026, 8, 31))
-    due = D(2026, 8, 31)
-    assert status(R.MSA_VIGILANCE, evidence, today=D(2027, 2, 27), due_on=due).status == S.EXPIRING
-    result = status(R.MSA_VIGILANCE, evidence, today=D(2027, 2, 28), due_on=due)
+    due, following = D(2026, 8, 31), D(2027, 2, 28)
+    kw = {"due_on": due, "next_due_on": following}
+    assert status(R.MSA_VIGILANCE, evidence, today=D(2027, 2, 27), **kw).status == S.EXPIRING
+    # On the next due date, an attestation of 31 August is six months old: it cannot serve it.
+    late = delivered(obtained=D(2027, 2, 20), issued_on=D(2026, 8, 31))
+    result = status(R.MSA_VIGILANCE, late, today=following, due_on=following)
     assert result.status == S.EXPIRED
     assert result.valid_until == D(2027, 2, 27)
 
@@ -168,11 +191,16 @@ def test_urssaf_age_counts_from_issue_then_valid_from_then_obtained() -> None:
 
 
 def test_urssaf_own_end_date_is_honoured_when_earlier() -> None:
-    evidence = delivered(issued_on=DUE, valid_until=D(2026, 5, 31))
+    evidence = delivered(issued_on=DUE, valid_until=D(2026, 5, 31), document_id="att-1")
     result = status(R.URSSAF_VIGILANCE, evidence, today=D(2026, 6, 1))
-    assert result.status == S.EXPIRED
+    # Valid on its due date: the period stays satisfied; its end is information only.
+    assert result.status == S.VALID
     assert result.valid_until == D(2026, 5, 31)
-    assert "n'est plus valide" in result.reasons[0].message
+    [info] = result.reasons
+    assert info.code == ReasonCode.DOCUMENT_EXPIRED_BETWEEN_CHECKS
+    assert (info.since, info.evidence) == (D(2026, 6, 1), "att-1")
+    assert "n'est plus valide depuis le 1er juin 2026" in info.message
+    assert "2 mars 2026" in info.message
 
 
 def test_urssaf_own_end_date_later_than_six_months_is_capped() -> None:
@@ -186,36 +214,61 @@ def test_age_limit_is_a_setting() -> None:
     assert result.valid_until == D(2026, 6, 1)
 
 
-# --- documents with an end date: expiring within 30 days ----------------------------------------
+# --- documents with an end date: expiring before the next due date ------------------------------
 
 
 @pytest.mark.parametrize(
-    ("left", "expected"),
-    [(31, S.VALID), (30, S.EXPIRING), (1, S.EXPIRING), (0, S.EXPIRING), (-1, S.EXPIRED)],
+    ("ahead", "expected"),
+    [(31, S.VALID), (30, S.EXPIRING), (1, S.EXPIRING)],
 )
-def test_expiring_boundary(left: int, expected: RequirementStatus) -> None:
+def test_expiring_boundary_is_the_next_due_date(ahead: int, expected: RequirementStatus) -> None:
     today = DUE + days(5)
-    evidence = delivered(obtained=DUE, valid_until=today + days(left))
-    result = status(R.QUALIBAT, evidence, today=today)
+    following = today + days(ahead)
+    evidence = delivered(obtained=DUE, valid_until=following - days(1))
+    result = status(R.QUALIBAT, evidence, today=today, next_due_on=following)
     assert result.status == expected
     if expected == S.EXPIRING:
         assert result.reasons[0].code == ReasonCode.DOCUMENT_EXPIRING
-        assert result.reasons[0].since == max(today + days(left - 30), DUE)
-    if expected == S.EXPIRED:
-        assert result.since == today
+        assert result.reasons[0].since == max(following - days(30), DUE)
+
+
+def test_a_document_valid_on_the_next_due_date_is_not_expiring() -> None:
+    following = DUE + days(20)
+    evidence = delivered(valid_until=following)
+    assert status(R.QUALIBAT, evidence, next_due_on=following).status == S.VALID
+
+
+def test_without_a_next_due_date_nothing_is_expiring() -> None:
+    # The contract ends before another due date: the period runs to its end.
+    evidence = delivered(valid_until=DUE + days(1))
+    assert status(R.QUALIBAT, evidence, today=DUE).status == S.VALID
+    assert status(R.QUALIBAT, evidence, today=DUE + days(100)).status == S.VALID
 
 
 def test_expiring_days_is_a_setting() -> None:
     evidence = delivered(valid_until=DUE + days(10))
-    assert status(R.RGE, evidence, policy=CompliancePolicy(expiring_days=7)).status == S.VALID
-    assert status(R.RGE, evidence, policy=CompliancePolicy(expiring_days=10)).status == S.EXPIRING
+    kw = {"next_due_on": DUE + days(11)}
+    assert status(R.RGE, evidence, policy=CompliancePolicy(expiring_days=10), **kw).status == (
+        S.VALID
+    )
+    assert status(R.RGE, evidence, policy=CompliancePolicy(expiring_days=11), **kw).status == (
+        S.EXPIRING
+    )
+
+
+def test_next_due_date_must_follow_the_due_date() -> None:
+    with pytest.raises(ValueError):
+        status(R.RGE, delivered(), next_due_on=DUE)
 
 
 def test_valid_exactly_on_the_due_date() -> None:
     evidence = delivered(obtained=DUE - days(10), valid_until=DUE)
-    assert status(R.CIBTP, evidence, today=DUE).status == S.EXPIRING
+    assert status(R.CIBTP, evidence, today=DUE).status == S.VALID
     after = status(R.CIBTP, evidence, today=DUE + days(1))
-    assert after.status == S.EXPIRED and after.since == DUE + days(1)
+    assert after.status == S.VALID
+    assert [(r.code, r.since) for r in after.reasons] == [
+        (ReasonCode.DOCUMENT_EXPIRED_BETWEEN_CHECKS, DUE + days(1))
+    ]
 
 
 def test_expired_before_the_due_date() -> None:
@@ -321,9 +374,10 @@ def test_collective_proceedings_kept_when_the_extract_is_stale() -> None:
     assert [r.code for r in result.reasons] == [
         ReasonCode.DOCUMENT_MISSING,
         ReasonCode.COLLECTIVE_PROCEEDINGS,
+        ReasonCode.REQUEST_NOT_SENT,
     ]
 
 
 def test_document_id_is_preferred_to_the_call_reference() -> None:
     evidence = delivered(valid_until=DUE + days(3), document_id="doc", reference="call")
-    assert status(R.RGE, evidence).reasons[0].evidence == "doc"
+    assert status(R.RGE, evidence, next_due_on=DUE + days(10)).reasons[0].evidence == "doc"

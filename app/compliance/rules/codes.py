@@ -1,7 +1,8 @@
-"""Status codes, reason codes and their French labels.
+"""Status codes and reason codes: the stable machine vocabulary of the rules.
 
-Machine codes are stable (they appear in the API, in events and in exports); the French labels
-and sentences are what the pages and the `message` of a reason show.
+Machine codes are stable (they appear in the API, in events and in exports). The requirement
+labels and the French date live here because every sentence uses them; the status and reason
+labels and the articles of law are in `labels.py`, the sentences in `reasons.py`.
 """
 
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ class RequirementType(StrEnum):
     FOREIGN_VAT = "foreign_vat"
     FOREIGN_SOCIAL_COVER = "foreign_social_cover"
     FOREIGN_REGISTRATION = "foreign_registration"
+    FOREIGN_WORKERS_LIST = "foreign_workers_list"  # LNTE: D8254-2 to D8254-5 C. trav.
 
 
 class RequirementStatus(StrEnum):
@@ -58,6 +60,7 @@ class ReasonCode(StrEnum):
     DOCUMENT_MISSING = "document_missing"
     DOCUMENT_EXPIRED = "document_expired"
     DOCUMENT_EXPIRING = "document_expiring"
+    DOCUMENT_EXPIRED_BETWEEN_CHECKS = "document_expired_between_checks"
     URSSAF_REFUSED = "urssaf_refused"
     MSA_REFUSED = "msa_refused"
     DGFIP_REFUSED = "dgfip_refused"
@@ -68,23 +71,41 @@ class ReasonCode(StrEnum):
     DOCUMENT_REJECTED = "document_rejected"
     COMPANY_CEASED = "company_ceased"
     STRUCK_OFF = "struck_off"
+    LIQUIDATION = "liquidation"
     COLLECTIVE_PROCEEDINGS = "collective_proceedings"
+    CHECK_FAILED = "check_failed"
+    REQUEST_NOT_SENT = "request_not_sent"
+    REQUEST_SENT = "request_sent"
 
 
-# Reasons that make the supplier non-compliant whatever the status of the requirement carrying them
-# (a ceased or struck-off company cannot perform the contract: L8221-3 C. trav., registration).
-BLOCKING_REASONS: Final = frozenset({ReasonCode.COMPANY_CEASED, ReasonCode.STRUCK_OFF})
+# Reasons that make the supplier non-compliant whatever the status of the requirement carrying them:
+# a ceased or struck-off company cannot perform the contract (L8221-3, D8222-5 2° C. trav.), and a
+# company in liquidation judiciaire is excluded from public contracts (L2141-3 C. commande publique).
+BLOCKING_REASONS: Final = frozenset(
+    {ReasonCode.COMPANY_CEASED, ReasonCode.STRUCK_OFF, ReasonCode.LIQUIDATION}
+)
 # Reasons that put the supplier at risk even when every document is valid.
 WARNING_REASONS: Final = frozenset({ReasonCode.COLLECTIVE_PROCEEDINGS})
+# Reasons that only inform: they never make a status worse than the evidence makes it.
+INFO_REASONS: Final = frozenset(
+    {
+        ReasonCode.DOCUMENT_EXPIRED_BETWEEN_CHECKS,
+        ReasonCode.CHECK_FAILED,
+        ReasonCode.REQUEST_NOT_SENT,
+        ReasonCode.REQUEST_SENT,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why a status is what it is: `{code, message, since, evidence}` in the API.
+    """Why a status is what it is: `{code, message, since, evidence, requirement, article}`.
 
-    `since` is the day the situation began (first day expired, due date missed, day refused);
-    `evidence` is the document id or the upstream call reference behind it; `requirement` says
-    which requirement the reason belongs to, so reasons stay readable once aggregated.
+    `since` is the day the situation began (first day a due date went unmet, day refused, day of
+    the request); `evidence` is the document id or the upstream call reference behind it;
+    `requirement` says which requirement the reason belongs to, so reasons stay readable once
+    aggregated; `article` is the text of law the reason applies ("Code du travail, art. D8222-5,
+    1°"). Standard types only, defaults last: the engine serialises it with pydantic.
     """
 
     code: str
@@ -92,6 +113,7 @@ class Reason:
     since: date | None = None
     evidence: str | None = None
     requirement: RequirementType | None = None
+    article: str | None = None
 
 
 REQUIREMENT_LABELS_FR: Final[dict[RequirementType, str]] = {
@@ -106,27 +128,12 @@ REQUIREMENT_LABELS_FR: Final[dict[RequirementType, str]] = {
     RequirementType.CIBTP: "l'attestation CIBTP (congés payés, bâtiment)",
     RequirementType.OPQIBI: "le certificat OPQIBI",
     RequirementType.PROBTP: "l'attestation PRO BTP",
-    RequirementType.FOREIGN_VAT: "le justificatif de numéro de TVA",
+    RequirementType.FOREIGN_VAT: "le justificatif de numéro de TVA ou de représentant fiscal",
     RequirementType.FOREIGN_SOCIAL_COVER: (
         "le justificatif de couverture sociale (A1 ou équivalent)"
     ),
     RequirementType.FOREIGN_REGISTRATION: "l'extrait du registre du pays d'établissement",
-}
-
-STATUS_LABELS_FR: Final[dict[str, str]] = {
-    RequirementStatus.VALID: "Valide",
-    RequirementStatus.EXPIRING: "Expire bientôt",
-    RequirementStatus.EXPIRED: "Expirée",
-    RequirementStatus.MISSING: "Manquante",
-    RequirementStatus.REFUSED: "Refusée",
-    RequirementStatus.AWAITING_UPLOAD: "En attente de dépôt",
-    RequirementStatus.UNDER_REVIEW: "En cours de vérification",
-    RequirementStatus.REJECTED: "Rejetée",
-    RequirementStatus.UPSTREAM_PENDING: "En attente de la source",
-    OverallStatus.COMPLIANT: "Conforme",
-    OverallStatus.AT_RISK: "À risque",
-    OverallStatus.NON_COMPLIANT: "Non conforme",
-    OverallStatus.NOT_CHECKED: "Non vérifié",
+    RequirementType.FOREIGN_WORKERS_LIST: "la liste nominative des salariés étrangers",
 }
 
 _MONTHS_FR: Final = (

@@ -34,7 +34,7 @@ class Evidence:
     """
 
     kind: EvidenceKind
-    obtained_on: date | None = None  # the day the buyer got it (fetch, or upload) — the remise
+    obtained_on: date | None = None  # the day the buyer got it (fetch, or upload): the remise
     issued_on: date | None = None  # the date printed on it; the URSSAF age counts from it
     valid_from: date | None = None
     valid_until: date | None = None
@@ -43,7 +43,9 @@ class Evidence:
     ceased_on: date | None = None
     struck_off: bool = False  # RCS: radiation
     struck_off_on: date | None = None
-    collective_proceedings: bool = False  # RCS: sauvegarde, redressement, liquidation
+    collective_proceedings: bool = False  # RCS: sauvegarde or redressement judiciaire
+    liquidation: bool = False  # RCS: liquidation judiciaire (L2141-3 C. commande publique)
+    proceedings_on: date | None = None  # the date of the judgment opening the proceedings
     document_id: str | None = None
     reference: str | None = None  # the upstream call reference (X-Request-ID)
 

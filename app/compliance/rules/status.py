@@ -1,221 +1,135 @@
-"""From evidence to a requirement status, and from requirement statuses to an overall status."""
+"""From the evidence of one requirement to its status, judged against the law's periodic duty.
 
-from collections.abc import Iterable
-from datetime import date, timedelta
-from typing import NamedTuple
+L8222-1 C. trav. asks for the check "lors de la conclusion" and "périodiquement jusqu'à la fin de
+son exécution"; D8222-5 (D8222-7 for a foreign holder) makes it every six months, each time with
+an attestation "datant de moins de six mois". So a requirement is judged due date by due date: a
+certificate obtained for a due date (within `policy.tolerance_days` before it, or late, after it)
+and valid on that day satisfies the whole period until the next due date, even when its own
+validity ends in between (then an information, `document_expired_between_checks`, never a gap).
+"""
 
-from app.compliance.rules.codes import (
-    BLOCKING_REASONS,
-    WARNING_REASONS,
-    OverallStatus,
-    Reason,
-    ReasonCode,
-    RequirementStatus,
-    RequirementType,
-    format_date_fr,
-    requirement_label_fr,
-)
+from datetime import date, datetime, timedelta
+
+from app.compliance.rules import reasons as why
+from app.compliance.rules.codes import Reason, ReasonCode, RequirementStatus, RequirementType
 from app.compliance.rules.evidence import Evidence, EvidenceKind, effective_valid_until
-from app.compliance.rules.requirements import CompliancePolicy
+from app.compliance.rules.requirements import UPLOAD_ONLY_TYPES, CompliancePolicy
+from app.compliance.rules.results import GAP_STATUSES, RequirementResult, becomes_non_compliant_on
 
-__all__ = [
-    "OverallResult",
-    "RequirementResult",
-    "combine_statuses",
-    "overall_status",
-    "requirement_status",
-]
+__all__ = ["requirement_status"]
 
-_DATED_GAPS = frozenset(
-    {ReasonCode.DOCUMENT_EXPIRED, ReasonCode.DOCUMENT_MISSING, ReasonCode.NOT_CHECKED}
-)
+S = RequirementStatus
 
 
-class RequirementResult(NamedTuple):
-    status: RequirementStatus
-    reasons: list[Reason]
-    valid_until: date | None
-
-    @property
-    def since(self) -> date | None:
-        """When an `expired`/`missing` gap began (the grace period counts from it)."""
-        return next((r.since for r in self.reasons if r.code in _DATED_GAPS), None)
-
-    @property
-    def checked(self) -> bool:
-        return not any(r.code == ReasonCode.NOT_CHECKED for r in self.reasons)
-
-
-class OverallResult(NamedTuple):
-    status: OverallStatus
-    reasons: list[Reason]
-
-
-_REFUSAL_CODES = {
-    RequirementType.URSSAF_VIGILANCE: (
-        ReasonCode.URSSAF_REFUSED,
-        "L'URSSAF refuse de délivrer l'attestation de vigilance : l'entreprise n'est pas à jour "
-        "de ses déclarations et paiements de cotisations sociales.",
-    ),
-    RequirementType.MSA_VIGILANCE: (
-        ReasonCode.MSA_REFUSED,
-        "La MSA refuse de délivrer l'attestation de vigilance : l'entreprise n'est pas à jour "
-        "de ses déclarations et paiements de cotisations sociales.",
-    ),
-    RequirementType.DGFIP_FISCAL: (
-        ReasonCode.DGFIP_REFUSED,
-        "La DGFIP refuse de délivrer l'attestation de régularité fiscale : l'entreprise n'est pas "
-        "à jour de ses obligations fiscales.",
-    ),
-}
-
-
-def _result(
-    status: RequirementStatus, valid_until: date | None = None, *reasons: Reason
-) -> RequirementResult:
-    return RequirementResult(status, list(reasons), valid_until)
-
-
-def _company_reasons(rtype: RequirementType, evidence: Evidence) -> list[Reason]:
-    """Facts about the company carried by the registration evidence (INSEE + RCS)."""
-    reasons = []
-    if evidence.ceased:
-        reasons.append(
-            Reason(
-                ReasonCode.COMPANY_CEASED,
-                "L'entreprise est cessée au répertoire Sirene de l'INSEE.",
-                evidence.ceased_on or evidence.obtained_on,
-                evidence.proof,
-                rtype,
-            )
-        )
-    if evidence.struck_off:
-        reasons.append(
-            Reason(
-                ReasonCode.STRUCK_OFF,
-                "L'entreprise est radiée du registre du commerce et des sociétés.",
-                evidence.struck_off_on or evidence.obtained_on,
-                evidence.proof,
-                rtype,
-            )
-        )
-    return reasons
-
-
-def _collective_proceedings(rtype: RequirementType, evidence: Evidence) -> Reason:
-    # A warning, not a non-compliance: a company in safeguard or reorganisation (sauvegarde,
-    # redressement judiciaire) authorised to continue its activity may keep performing public
-    # contracts (L2141-3 C. commande publique excludes only liquidation, or reorganisation without
-    # that authorisation). The buyer has to look at the judgment, which the register does not say.
-    return Reason(
-        ReasonCode.COLLECTIVE_PROCEEDINGS,
-        "L'entreprise fait l'objet d'une procédure collective : vérifier le jugement et "
-        "l'autorisation de poursuivre l'activité (L2141-3 du code de la commande publique).",
-        evidence.obtained_on,
-        evidence.proof,
-        rtype,
-    )
+def _day(value: date | None) -> date | None:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def requirement_status(
-    rtype: RequirementType,
+    rtype: RequirementType | str,
     evidence: Evidence | None,
     *,
     due_on: date,
     today: date,
     policy: CompliancePolicy | None = None,
+    next_due_on: date | None = None,
+    check_failed: bool = False,
+    requested_on: date | None = None,
 ) -> RequirementResult:
     """The status of one requirement for the due date `due_on`, seen on `today`.
 
-    `due_on` is the due date the evidence must satisfy: `current_due_date(...)`, or the first due
-    date when checking ahead of notification. A delivered certificate satisfies it when obtained
-    no earlier than `policy.tolerance_days` before it (D8222-5: "lors de la conclusion puis tous les
-    six mois") and valid on it — or obtained after it (a late remise still counts from then on).
-    A certificate obtained before that window belonged to an earlier due date: once `due_on` is
-    reached it no longer counts (`missing`); before that it is judged as it stands today.
-    `evidence=None` means never checked: `missing` with a `not_checked` reason.
-    Returns `(status, reasons, valid_until)`; `valid_until` is the last day the document counts.
+    - `due_on`: the due date the evidence must satisfy (`current_due_date(...)`, or the first due
+      date when checking ahead of notification, R2143-7 C. commande publique).
+    - `next_due_on`: the following due date (`next_due_date(...)`), None when the contract ends
+      before another one. `expiring` means: the next due date is at most `policy.expiring_days`
+      away and the document will not be valid on it. Ahead of `due_on`, `due_on` is that date.
+    - `check_failed`: Vigie's last attempt failed on its own side (401/403 from the source, a
+      missing privilege, an unusable answer). The status stays what the evidence gives, with a
+      `check_failed` reason; such a requirement never makes the supplier non-compliant by itself.
+    - `requested_on`: the first recorded request to the contractor for the current gap (e-mail,
+      printed link, officer's note). A gap (`missing`, `expired`) becomes a non-compliance
+      `policy.grace_days` after it (see `becomes_non_compliant_on`); without it, the result
+      carries `request_not_sent` and stays a risk.
+
+    Evidence: `None` means never checked: `missing` with `not_checked`, except for the documents
+    only the contractor can provide (foreign holder, D8222-7; foreign employees, D8254-2), which
+    start `awaiting_upload`. A delivered certificate satisfies `due_on` when obtained no earlier
+    than `tolerance_days` before it and valid on it, or obtained after it and valid on that day
+    (a late remise counts from then on). The URSSAF/MSA age limit (D8222-5 1°: less than six
+    months old) applies on that same day (`effective_valid_until`). A certificate obtained before
+    the window belongs to an earlier due date: once `due_on` is reached it no longer counts; ahead
+    of `due_on` it is judged as it stands today. `valid_until` is the last day the document counts.
     """
     policy = policy or CompliancePolicy()
-    label = requirement_label_fr(rtype)
-    if evidence is None:
-        message = f"Aucune vérification n'a encore été faite pour {label}."
-        reason = Reason(ReasonCode.NOT_CHECKED, message, due_on, None, rtype)
-        return _result(RequirementStatus.MISSING, None, reason)
-    reasons_for = {
-        EvidenceKind.NONE: _missing,
-        EvidenceKind.REFUSED: _refused,
-        EvidenceKind.UNAVAILABLE: _unavailable,
-        EvidenceKind.PENDING: _pending,
-        EvidenceKind.UPLOADED_PENDING_REVIEW: _under_review,
-        EvidenceKind.UPLOADED_REJECTED: _rejected,
-    }
-    if evidence.kind in reasons_for:
-        return reasons_for[evidence.kind](rtype, evidence, due_on)
-    return _delivered(rtype, evidence, due_on=due_on, today=today, policy=policy)
-
-
-def _missing(rtype: RequirementType, evidence: Evidence, due_on: date) -> RequirementResult:
-    message = (
-        f"Aucun document n'a été obtenu pour {requirement_label_fr(rtype)} "
-        f"à l'échéance du {format_date_fr(due_on)}."
+    rtype = RequirementType(rtype)
+    if next_due_on is not None and next_due_on <= due_on:
+        raise ValueError(f"next_due_on {next_due_on} is not after due_on {due_on}")
+    judged = _judge(
+        rtype, evidence, due_on=due_on, today=today, policy=policy, next_due_on=next_due_on
     )
-    reason = Reason(ReasonCode.DOCUMENT_MISSING, message, due_on, evidence.proof, rtype)
-    return _result(RequirementStatus.MISSING, None, reason)
-
-
-def _refused(rtype: RequirementType, evidence: Evidence, due_on: date) -> RequirementResult:
-    code, message = _REFUSAL_CODES.get(
-        rtype,
-        (
-            ReasonCode.CERTIFICATE_REFUSED,
-            f"L'organisme refuse de délivrer {requirement_label_fr(rtype)}.",
-        ),
+    return _with_follow_up(
+        rtype, judged, requested_on=_day(requested_on), check_failed=check_failed, policy=policy
     )
-    reason = Reason(code, message, evidence.obtained_on or due_on, evidence.proof, rtype)
-    return _result(RequirementStatus.REFUSED, None, reason)
 
 
-def _unavailable(rtype: RequirementType, evidence: Evidence, due_on: date) -> RequirementResult:
-    # "Absence is not guilt": the source cannot deliver it for this company (micro-entrepreneur,
-    # outside corporate tax, outside the provider's perimeter). The contractor uploads it instead.
-    message = (
-        f"La source officielle ne délivre pas {requirement_label_fr(rtype)} pour cette "
-        "entreprise : le titulaire est invité à déposer le document."
-    )
+def _judge(
+    rtype: RequirementType,
+    evidence: Evidence | None,
+    *,
+    due_on: date,
+    today: date,
+    policy: CompliancePolicy,
+    next_due_on: date | None,
+) -> RequirementResult:
+    upload_only = rtype in UPLOAD_ONLY_TYPES
+    if evidence is None or (evidence.kind is EvidenceKind.NONE and upload_only):
+        if upload_only:
+            proof = evidence.proof if evidence else None
+            reason = why.awaiting_upload(rtype, due_on, proof, due_on=due_on)
+            return RequirementResult(S.AWAITING_UPLOAD, [reason], None)
+        return RequirementResult(S.MISSING, [why.not_checked(rtype, due_on)], None)
+    proof = evidence.proof
     since = evidence.obtained_on or due_on
-    reason = Reason(ReasonCode.AWAITING_UPLOAD, message, since, evidence.proof, rtype)
-    return _result(RequirementStatus.AWAITING_UPLOAD, None, reason)
-
-
-def _pending(rtype: RequirementType, evidence: Evidence, due_on: date) -> RequirementResult:
-    retry = evidence.retry_on
-    when = f"le {format_date_fr(retry)}" if retry else "prochainement"
-    message = (
-        f"La source n'a pas encore répondu pour {requirement_label_fr(rtype)} "
-        f"(instruction en cours ou service indisponible) : nouvel essai {when}."
+    match evidence.kind:
+        case EvidenceKind.NONE:
+            return RequirementResult(S.MISSING, [why.missing(rtype, due_on, proof)], None)
+        case EvidenceKind.REFUSED:
+            return RequirementResult(S.REFUSED, [why.refused(rtype, since, proof)], None)
+        case EvidenceKind.UNAVAILABLE:
+            # Absence is not guilt: the source cannot deliver it for this company
+            # (micro-entrepreneur, outside corporate tax, outside the provider's perimeter).
+            reason = why.awaiting_upload(rtype, since, proof)
+            return RequirementResult(S.AWAITING_UPLOAD, [reason], None)
+        case EvidenceKind.PENDING:
+            reason = why.pending(rtype, since, _day(evidence.retry_on), proof)
+            return RequirementResult(S.UPSTREAM_PENDING, [reason], None)
+        case EvidenceKind.UPLOADED_PENDING_REVIEW:
+            reason = why.under_review(rtype, since, proof)
+            return RequirementResult(S.UNDER_REVIEW, [reason], evidence.valid_until)
+        case EvidenceKind.UPLOADED_REJECTED:
+            return RequirementResult(S.REJECTED, [why.rejected(rtype, since, proof)], None)
+    return _delivered(
+        rtype, evidence, due_on=due_on, today=today, policy=policy, next_due_on=next_due_on
     )
-    since = evidence.obtained_on or due_on
-    reason = Reason(ReasonCode.UPSTREAM_PENDING, message, since, evidence.proof, rtype)
-    return _result(RequirementStatus.UPSTREAM_PENDING, None, reason)
 
 
-def _under_review(rtype: RequirementType, evidence: Evidence, due_on: date) -> RequirementResult:
-    # An uploaded URSSAF attestation counts only once its authenticity is verified (D8222-5 1°).
-    message = f"Le document déposé pour {requirement_label_fr(rtype)} est en cours de vérification."
-    since = evidence.obtained_on or due_on
-    reason = Reason(ReasonCode.UNDER_REVIEW, message, since, evidence.proof, rtype)
-    return _result(RequirementStatus.UNDER_REVIEW, evidence.valid_until, reason)
-
-
-def _rejected(rtype: RequirementType, evidence: Evidence, due_on: date) -> RequirementResult:
-    message = (
-        f"Le document déposé pour {requirement_label_fr(rtype)} a été rejeté : "
-        "le titulaire doit en déposer un nouveau."
-    )
-    since = evidence.obtained_on or due_on
-    reason = Reason(ReasonCode.DOCUMENT_REJECTED, message, since, evidence.proof, rtype)
-    return _result(RequirementStatus.REJECTED, None, reason)
+def _company_facts(rtype: RequirementType, evidence: Evidence) -> tuple[list[Reason], list[Reason]]:
+    """Facts about the company carried by the registration evidence (INSEE + register): those
+    that contradict the requirement (ceased, struck off), and the collective proceedings."""
+    proof, obtained = evidence.proof, evidence.obtained_on
+    facts = []
+    if evidence.ceased:
+        facts.append(why.company_ceased(rtype, evidence.ceased_on or obtained, proof))
+    if evidence.struck_off:
+        facts.append(why.struck_off(rtype, evidence.struck_off_on or obtained, proof))
+    judged_on = evidence.proceedings_on or obtained
+    if evidence.liquidation:
+        proceedings = [why.liquidation(rtype, judged_on, proof)]
+    elif evidence.collective_proceedings:
+        proceedings = [why.collective_proceedings(rtype, judged_on, proof)]
+    else:
+        proceedings = []
+    return facts, proceedings
 
 
 def _delivered(
@@ -225,127 +139,79 @@ def _delivered(
     due_on: date,
     today: date,
     policy: CompliancePolicy,
+    next_due_on: date | None,
 ) -> RequirementResult:
-    assert evidence.obtained_on is not None  # checked by Evidence
-    company = _company_reasons(rtype, evidence)
-    if company:
-        # The register itself contradicts the requirement: as final as an issuer's refusal.
-        return RequirementResult(RequirementStatus.REFUSED, company, None)
-    warnings = [_collective_proceedings(rtype, evidence)] if evidence.collective_proceedings else []
-    label = requirement_label_fr(rtype)
-    valid_until, by_age = effective_valid_until(rtype, evidence, policy)
     obtained = evidence.obtained_on
+    assert obtained is not None  # checked by Evidence
+    proof = evidence.proof
+    facts, proceedings = _company_facts(rtype, evidence)
+    if facts:
+        # The register itself contradicts the requirement: as final as an issuer's refusal.
+        return RequirementResult(S.REFUSED, [*facts, *proceedings], None)
+    valid_until, by_age = effective_valid_until(rtype, evidence, policy)
+    age = policy.urssaf_max_age_months if by_age else None
     in_window = obtained >= due_on - timedelta(days=policy.tolerance_days)
-    if not in_window and today >= due_on:
-        return RequirementResult(
-            RequirementStatus.MISSING, [*_missing(rtype, evidence, due_on).reasons, *warnings], None
-        )
-    # The day the document must still be valid: the due date (or the late remise), and today.
+    ahead = today < due_on
+
+    if not in_window and not ahead:
+        # It served an earlier due date; nothing was obtained for this one.
+        if rtype in UPLOAD_ONLY_TYPES:
+            gap = why.awaiting_upload(rtype, due_on, proof, due_on=due_on)
+            return RequirementResult(S.AWAITING_UPLOAD, [gap, *proceedings], None)
+        return RequirementResult(S.MISSING, [why.missing(rtype, due_on, proof), *proceedings], None)
+
+    # The day it must be valid: the due date, or the day of a late remise. Ahead of the due date,
+    # a certificate from before the window is only judged as it stands today.
     must_cover = max(due_on, obtained) if in_window else today
-    if valid_until is None:
-        return RequirementResult(RequirementStatus.VALID, warnings, None)
-    if valid_until < today:
-        since = valid_until + timedelta(days=1)
-        why = f"a plus de {policy.urssaf_max_age_months} mois" if by_age else "n'est plus valide"
-        message = f"Le document obtenu pour {label} {why} depuis le {format_date_fr(since)}."
-        reason = Reason(ReasonCode.DOCUMENT_EXPIRED, message, since, evidence.proof, rtype)
-        return RequirementResult(RequirementStatus.EXPIRED, [reason, *warnings], valid_until)
-    if valid_until < must_cover or (valid_until - today).days <= policy.expiring_days:
-        message = (
-            f"Le document obtenu pour {label} cesse d'être valide "
-            f"après le {format_date_fr(valid_until)}."
-        )
-        since = max(valid_until - timedelta(days=policy.expiring_days), obtained)
-        reason = Reason(ReasonCode.DOCUMENT_EXPIRING, message, since, evidence.proof, rtype)
-        return RequirementResult(RequirementStatus.EXPIRING, [reason, *warnings], valid_until)
-    return RequirementResult(RequirementStatus.VALID, warnings, valid_until)
+    if valid_until is not None and valid_until < min(must_cover, today):
+        # It did not cover its due date: the gap began at the due date, never earlier.
+        gap = why.expired(rtype, due_on, valid_until + timedelta(days=1), age, proof)
+        return RequirementResult(S.EXPIRED, [gap, *proceedings], valid_until)
 
-
-_AT_RISK_STATUSES = frozenset(
-    {
-        RequirementStatus.EXPIRING,
-        RequirementStatus.AWAITING_UPLOAD,
-        RequirementStatus.UNDER_REVIEW,
-        RequirementStatus.UPSTREAM_PENDING,
-    }
-)
-_RANK = {
-    OverallStatus.COMPLIANT: 0,
-    OverallStatus.NOT_CHECKED: 1,
-    OverallStatus.AT_RISK: 2,
-    OverallStatus.NON_COMPLIANT: 3,
-}
-
-
-def _grade(result: RequirementResult, today: date, policy: CompliancePolicy) -> OverallStatus:
-    codes = {r.code for r in result.reasons}
-    status = result.status
-    if codes & BLOCKING_REASONS or status in (
-        RequirementStatus.REFUSED,
-        RequirementStatus.REJECTED,
+    reasons: list[Reason] = []
+    coming = due_on if ahead else next_due_on
+    if (
+        coming is not None
+        and valid_until is not None
+        and valid_until < coming
+        and ((ahead and in_window) or (coming - today).days <= policy.expiring_days)
     ):
-        return OverallStatus.NON_COMPLIANT
-    if status in (RequirementStatus.EXPIRED, RequirementStatus.MISSING):
-        since = result.since
-        # An undated gap cannot be shown to be within its grace period: treat it as past it.
-        if since is None or (today - since).days > policy.grace_days:
-            return OverallStatus.NON_COMPLIANT
-        return OverallStatus.AT_RISK
-    if status in _AT_RISK_STATUSES or codes & WARNING_REASONS:
-        return OverallStatus.AT_RISK
-    return OverallStatus.COMPLIANT
+        since = max(coming - timedelta(days=policy.expiring_days), obtained)
+        reasons.append(why.expiring(rtype, coming, valid_until, since, proof))
+    if not ahead and valid_until is not None and valid_until < today:
+        ended_on = valid_until + timedelta(days=1)
+        reasons.append(
+            why.expired_between_checks(
+                rtype, due_on, ended_on, age, proof, upload_only=rtype in UPLOAD_ONLY_TYPES
+            )
+        )
+    status = S.EXPIRING if reasons and reasons[0].code == ReasonCode.DOCUMENT_EXPIRING else S.VALID
+    return RequirementResult(status, [*reasons, *proceedings], valid_until)
 
 
-def overall_status(
-    requirements: Iterable[RequirementResult | tuple[RequirementStatus, list[Reason], date | None]],
+def _with_follow_up(
+    rtype: RequirementType,
+    judged: RequirementResult,
     *,
-    today: date,
-    policy: CompliancePolicy | None = None,
-) -> OverallResult:
-    """The status of a supplier under a contract, from the statuses of its requirements.
-
-    - `non_compliant`: a requirement is `refused` or `rejected`, or `expired`/`missing` for more
-      than `grace_days` days (counted from its reason's `since`), or the company is ceased or
-      struck off (DOMAIN.md red flags; L8222-2 C. trav. makes the buyer jointly liable);
-    - `at_risk`: a requirement is `expiring`, `awaiting_upload`, `under_review`,
-      `upstream_pending`, or `expired`/`missing` within the grace period, or carries a warning
-      (collective proceedings);
-    - `compliant`: every requirement is `valid` without warning;
-    - `not_checked`: no requirement has been checked yet (or there is none). Once one has, a
-      requirement still never checked counts as `missing` since its due date.
-    Reasons: those of every requirement that is not plainly valid, the worst first.
-    """
-    policy = policy or CompliancePolicy()
-    results = [RequirementResult(*item) for item in requirements]
-    if not any(result.checked for result in results):
-        reasons = [reason for result in results for reason in result.reasons]
-        return OverallResult(OverallStatus.NOT_CHECKED, _unique(reasons))
-    graded = [OverallResult(_grade(result, today, policy), result.reasons) for result in results]
-    return combine_statuses(graded)
-
-
-def combine_statuses(
-    results: Iterable[OverallResult | tuple[OverallStatus, list[Reason]]],
-) -> OverallResult:
-    """Worst wins: a contract over its holders (non_compliant > at_risk > not_checked > compliant).
-
-    Reasons are concatenated, the worst results' first, without duplicates. No result at all is
-    `not_checked`.
-    """
-    items = sorted(
-        (OverallResult(OverallStatus(status), list(reasons)) for status, reasons in results),
-        key=lambda item: -_RANK[item.status],
-    )
-    if not items:
-        return OverallResult(OverallStatus.NOT_CHECKED, [])
-    reasons = [
-        reason
-        for item in items
-        if item.status is not OverallStatus.COMPLIANT
-        for reason in item.reasons
-    ]
-    return OverallResult(items[0].status, _unique(reasons))
-
-
-def _unique(reasons: Iterable[Reason]) -> list[Reason]:
-    return list(dict.fromkeys(reasons))
+    requested_on: date | None,
+    check_failed: bool,
+    policy: CompliancePolicy,
+) -> RequirementResult:
+    """Add what the buyer did (the request to the contractor) and what Vigie could not do (a
+    failed check), then the day waiting makes the gap a non-compliance."""
+    reasons = list(judged.reasons)
+    codes = {r.code for r in reasons}
+    asked = judged.status in GAP_STATUSES or judged.status is S.AWAITING_UPLOAD
+    if asked and requested_on is not None:
+        reasons.append(why.request_sent(rtype, requested_on, None, policy.grace_days))
+    elif asked and ReasonCode.NOT_CHECKED not in codes:
+        # Never checked: the next step is Vigie's check, not a request to the contractor.
+        reasons.append(why.request_not_sent(rtype, reasons[0].since))
+    if check_failed:
+        reasons.append(why.check_failed(rtype))
+    result = judged._replace(reasons=reasons)
+    deadline = becomes_non_compliant_on(result, policy=policy)
+    if deadline is not None and requested_on is not None:
+        request = why.request_sent(rtype, requested_on, deadline, policy.grace_days)
+        reasons = [request if r.code == ReasonCode.REQUEST_SENT else r for r in reasons]
+    return result._replace(reasons=reasons, non_compliant_on=deadline)
