@@ -113,6 +113,15 @@ def pending_due_on(contracts: list[Contract], served: date | None, today: date) 
     return min(candidates) if candidates else None
 
 
+def status_next_due_on(contracts: list[Contract], due_on: date) -> date | None:
+    """The following due date after `due_on` across the contracts (the earliest), or None when
+    every contract ends before another one: `expiring` looks at it."""
+    following = [
+        d for c in contracts if (d := next_due_date(c.notified_on, c.ends_on, due_on)) is not None
+    ]
+    return min(following) if following else None
+
+
 def evaluate(
     rtype: RequirementType,
     evidence: Evidence | None,
@@ -120,5 +129,17 @@ def evaluate(
     due_on: date,
     today: date,
     policy: CompliancePolicy,
+    next_due_on: date | None = None,
+    check_failed: bool = False,
+    requested_on: date | None = None,
 ) -> RequirementResult:
-    return requirement_status(rtype, evidence, due_on=due_on, today=today, policy=policy)
+    return requirement_status(
+        rtype,
+        evidence,
+        due_on=due_on,
+        today=today,
+        policy=policy,
+        next_due_on=next_due_on,
+        check_failed=check_failed,
+        requested_on=requested_on,
+    )

@@ -26,6 +26,7 @@ from app.compliance.evaluation import (
     reason_to_json,
     start_of,
     status_due_on,
+    status_next_due_on,
     today_in_paris,
 )
 from app.compliance.models import RequirementState, RunState, StatusEvent
@@ -207,12 +208,18 @@ async def _sync_pair(
             row.active = True
             if row.run_state == RunState.IDLE:
                 _schedule(row, live, today, now)
+            due_on = status_due_on(live, today)
             result = evaluate(
                 rtype,
                 evidence_from_json(row.evidence),
-                due_on=status_due_on(live, today),
+                due_on=due_on,
                 today=today,
                 policy=policy,
+                next_due_on=status_next_due_on(live, due_on),
+                # Vigie's own failure (config error, bug) on the last attempt: never the
+                # supplier's fault (the alert is cleared by the next successful check).
+                check_failed=row.alert is not None,
+                requested_on=row.requested_on,
             )
             reasons = [reason_to_json(r) for r in result.reasons]
             # A new row's first status ("not checked yet") is not a change worth an event.

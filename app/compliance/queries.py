@@ -31,6 +31,7 @@ from app.compliance.rules import (
     RequirementType,
     combine_statuses,
     current_due_date,
+    next_due_date,
     overall_status,
 )
 from app.compliance.schemas import (
@@ -144,13 +145,23 @@ async def contract_compliance(
         (r.supplier_id, r.requirement): r for r in (await session.exec(states)).all()
     }
     due = current_due_date(contract.notified_on, contract.ends_on, today) or contract.notified_on
+    next_due = next_due_date(contract.notified_on, contract.ends_on, due)
     holders = []
     for supplier in suppliers:
         results, public = [], []
         for rtype in requirements_of([(contract, supplier)], policy):
             row = rows.get((supplier.id, rtype.value))
             evidence = evidence_from_json(row.evidence) if row else None
-            result = evaluate(rtype, evidence, due_on=due, today=today, policy=policy)
+            result = evaluate(
+                rtype,
+                evidence,
+                due_on=due,
+                today=today,
+                policy=policy,
+                next_due_on=next_due,
+                check_failed=row is not None and row.alert is not None,
+                requested_on=row.requested_on if row else None,
+            )
             results.append(result)
             if row is not None:
                 public.append(requirement_public(row, result))
