@@ -15,6 +15,7 @@ from app.compliance.rules import (
     RequirementResult,
     RequirementStatus,
     RequirementType,
+    becomes_non_compliant_on,
     current_due_date,
     next_due_date,
     requirement_status,
@@ -73,13 +74,21 @@ def reason_from_json(data: dict[str, Any]) -> Reason:
 
 
 def result_from_row(
-    status: str | None, reasons: list[dict[str, Any]], valid_until: date | None
+    status: str | None,
+    reasons: list[dict[str, Any]],
+    valid_until: date | None,
+    policy: CompliancePolicy | None = None,
 ) -> RequirementResult:
-    return RequirementResult(
+    """A stored requirement result; with `policy`, the day its gap becomes a non-compliance
+    (derived from the stored reasons, as the rules do)."""
+    result = RequirementResult(
         RequirementStatus(status or RequirementStatus.MISSING),
         [reason_from_json(r) for r in reasons],
         valid_until,
     )
+    if policy is None:
+        return result
+    return result._replace(non_compliant_on=becomes_non_compliant_on(result, policy=policy))
 
 
 # --- due dates over several contracts --------------------------------------------------------

@@ -23,6 +23,7 @@ from app.compliance.evaluation import (
 from app.compliance.models import RequirementState
 from app.compliance.planner import requirements_of
 from app.compliance.rules import (
+    REASON_LABELS_FR,
     CompliancePolicy,
     OverallResult,
     OverallStatus,
@@ -33,7 +34,9 @@ from app.compliance.rules import (
     current_due_date,
     next_due_date,
     overall_status,
+    status_label_fr,
 )
+from app.compliance.rules.labels import requirement_label_fr
 from app.compliance.schemas import (
     ContractCompliance,
     Gap,
@@ -53,7 +56,9 @@ def _reasons(reasons: list[Any]) -> list[ReasonPublic]:
     out = []
     for r in reasons:
         data = r if isinstance(r, dict) else reason_to_json(r)
-        out.append(ReasonPublic.model_validate({k: data.get(k) for k in ReasonPublic.model_fields}))
+        values = {k: data.get(k) for k in ReasonPublic.model_fields}
+        values["label"] = REASON_LABELS_FR.get(data["code"])
+        out.append(ReasonPublic.model_validate(values))
     return out
 
 
@@ -62,12 +67,20 @@ def _next_check_on(row: RequirementState) -> date | None:
 
 
 def requirement_public(
-    row: RequirementState, result: RequirementResult | None = None, buyer_siret: str | None = None
+    row: RequirementState,
+    result: RequirementResult | None = None,
+    buyer_siret: str | None = None,
+    *,
+    policy: CompliancePolicy | None = None,
 ) -> RequirementPublic:
-    result = result or result_from_row(row.status, row.reasons, row.valid_until)
+    result = result or result_from_row(row.status, row.reasons, row.valid_until, policy)
+    rtype = RequirementType(row.requirement)
     return RequirementPublic(
-        type=RequirementType(row.requirement),
+        type=rtype,
+        label=requirement_label_fr(rtype, capitalize=True),
         status=result.status,
+        status_label=status_label_fr(result.status),
+        non_compliant_on=result.non_compliant_on,
         valid_until=result.valid_until,
         next_check_on=_next_check_on(row),
         document_id=row.document_id,
@@ -113,13 +126,15 @@ async def supplier_compliance(
     by_buyer: dict[uuid.UUID, list[RequirementResult]] = defaultdict(list)
     requirements = []
     for row, siret in live:
-        result = result_from_row(row.status, row.reasons, row.valid_until)
+        result = result_from_row(row.status, row.reasons, row.valid_until, policy)
         by_buyer[row.buyer_id].append(result)
         requirements.append(requirement_public(row, result, siret if buyer_id is None else None))
     overall = combine_statuses(_overall(rs, today, policy) for rs in by_buyer.values())
     return SupplierCompliance(
         supplier=supplier_ref(supplier),
         status=overall.status,
+        status_label=status_label_fr(overall.status),
+        non_compliant_on=overall.non_compliant_on,
         reasons=_reasons(overall.reasons),
         requirements=requirements,
     )
@@ -172,16 +187,20 @@ async def contract_compliance(
             SupplierCompliance(
                 supplier=supplier_ref(supplier),
                 status=overall.status,
+                status_label=status_label_fr(overall.status),
+                non_compliant_on=overall.non_compliant_on,
                 reasons=_reasons(overall.reasons),
                 requirements=public,
             )
         )
-    combined = combine_statuses((h.status, []) for h in holders)
+    combined = combine_statuses((h.status, [], h.non_compliant_on) for h in holders)
     reasons = [r for h in holders if h.status != OverallStatus.COMPLIANT for r in h.reasons]
     return ContractCompliance(
         contract_id=contract.id,
         reference=contract.reference,
         status=combined.status,
+        status_label=status_label_fr(combined.status),
+        non_compliant_on=combined.non_compliant_on,
         reasons=reasons,
         holders=holders,
     )
@@ -247,13 +266,17 @@ async def list_gaps(
     return [(r, s) for r, s in (await session.exec(query)).all()]
 
 
-def gap_public(row: RequirementState, supplier: Supplier) -> Gap:
-    req = requirement_public(row)
+def gap_public(
+    row: RequirementState, supplier: Supplier, policy: CompliancePolicy | None = None
+) -> Gap:
+    req = requirement_public(row, policy=policy)
     return Gap(
         id=row.id,
         supplier=supplier_ref(supplier),
         type=req.type,
         status=req.status,
+        status_label=req.status_label,
+        non_compliant_on=req.non_compliant_on,
         valid_until=req.valid_until,
         next_check_on=req.next_check_on,
         document_id=req.document_id,
@@ -332,13 +355,15 @@ async def lookup(
             )
             continue
         live = [r for r in found if r.active] or found
-        results = [result_from_row(r.status, r.reasons, r.valid_until) for r in live]
+        results = [result_from_row(r.status, r.reasons, r.valid_until, policy) for r in live]
         overall = _overall(results, today, policy)
         out.append(
             LookupResult(
                 siren=siren,
                 found=True,
                 status=overall.status,
+                status_label=status_label_fr(overall.status),
+                non_compliant_on=overall.non_compliant_on,
                 reasons=_reasons(overall.reasons),
                 requirements=[
                     LookupRequirement(

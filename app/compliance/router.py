@@ -70,6 +70,7 @@ async def list_gaps(
     request: Request,
     caller: BuyerCaller,
     session: SessionDep,
+    compliance: ComplianceDep,
     status_: Annotated[
         list[RequirementStatus] | None, Query(alias="status", description="Requirement statuses")
     ] = None,
@@ -102,7 +103,7 @@ async def list_gaps(
             headers={"Content-Disposition": f'attachment; filename="{exports.CSV_FILENAME}"'},
         )
     rows = await queries.list_gaps(session, caller.buyer_id, filters, after=cursor, limit=limit + 1)
-    items = [queries.gap_public(r, s) for r, s in rows[:limit]]
+    items = [queries.gap_public(r, s, compliance.policy) for r, s in rows[:limit]]
     next_cursor = str(rows[limit - 1][0].id) if len(rows) > limit else None
     return GapPage(items=items, next_cursor=next_cursor)
 

@@ -12,15 +12,25 @@ from app.compliance.rules import OverallStatus, RequirementStatus, RequirementTy
 
 
 class ReasonPublic(SQLModel):
+    """Why a status is what it is: the stable `code`, its French `label` and `message`, the day
+    the situation began (`since`), the document or call behind it (`evidence`: a document id
+    resolves with `GET /v1/documents/{id}`), and the text of law it applies (`article`)."""
+
     code: str
+    label: str | None = None
     message: str
     since: date | None
     evidence: str | None
+    requirement: RequirementType | None = None
+    article: str | None = None
 
 
 class RequirementPublic(SQLModel):
     type: RequirementType
+    label: str | None = None  # the requirement in French
     status: RequirementStatus
+    status_label: str | None = None
+    non_compliant_on: date | None = None  # a gap becomes a non-compliance that day
     valid_until: date | None
     next_check_on: date | None
     document_id: uuid.UUID | None
@@ -39,6 +49,8 @@ class SupplierRef(SQLModel):
 class SupplierCompliance(SQLModel):
     supplier: SupplierRef
     status: OverallStatus
+    status_label: str | None = None
+    non_compliant_on: date | None = None  # when at_risk: the day it becomes non_compliant
     reasons: list[ReasonPublic]
     requirements: list[RequirementPublic]
 
@@ -47,6 +59,8 @@ class ContractCompliance(SQLModel):
     contract_id: uuid.UUID
     reference: str
     status: OverallStatus
+    status_label: str | None = None
+    non_compliant_on: date | None = None
     reasons: list[ReasonPublic]
     holders: list[SupplierCompliance]
 
@@ -56,6 +70,8 @@ class Gap(SQLModel):
     supplier: SupplierRef
     type: RequirementType
     status: RequirementStatus
+    status_label: str | None = None
+    non_compliant_on: date | None = None
     valid_until: date | None
     next_check_on: date | None
     document_id: uuid.UUID | None
@@ -93,6 +109,8 @@ class LookupResult(SQLModel):
     siren: str
     found: bool | None
     status: OverallStatus | None
+    status_label: str | None = None
+    non_compliant_on: date | None = None
     reasons: list[ReasonPublic]
     requirements: list[LookupRequirement]
     code: str | None = None
