@@ -6,8 +6,10 @@ Greffes write the judgments in a stable vocabulary ("Jugement d'ouverture d'une 
 redressement judiciaire", "Jugement prononçant la liquidation judiciaire", "Jugement de clôture
 pour insuffisance d'actif", …), read here in date order:
 
-- the latest judgment decides: a sauvegarde converted into a redressement, a redressement into a
-  liquidation, a plan adopted (same proceedings, a newer date);
+- the latest judgment decides which proceedings are in course (a sauvegarde converted into a
+  redressement, a redressement into a liquidation), dated by the judgment that opened them or
+  converted them into these; a later judgment of the same proceedings (a plan adopted, a sale)
+  keeps that date;
 - one note naming several (a plan's resolution *and* the liquidation) counts as the gravest;
 - a closure, or an appeal reversing the judgment, ends a sauvegarde or a redressement; a closed
   liquidation stays a liquidation (the company's assets were realised; striking off follows),
@@ -41,7 +43,7 @@ class ProceedingsKind(IntEnum):
 @dataclass(frozen=True)
 class Proceedings:
     kind: ProceedingsKind | None = None  # None: no proceedings in course
-    judged_on: date | None = None  # date of the latest judgment of the proceedings in course
+    judged_on: date | None = None  # the judgment that opened them (or converted them into these)
     note: str | None = None  # the registrar's note it was read from
 
     @property
@@ -128,11 +130,9 @@ def read_proceedings(observations: Iterable[tuple[str | None, str | None]]) -> P
         ):
             state = Proceedings()
             continue
-        if kind is ProceedingsKind.OTHER and state.kind is not None:
-            # A later judgment of the proceedings in course that does not name them (a plan of
-            # continuation or sale): the same proceedings; a liquidation keeps its own date.
-            if not state.liquidation:
-                state = Proceedings(state.kind, judged_on or state.judged_on, state.note)
+        if state.kind is not None and kind in (state.kind, ProceedingsKind.OTHER):
+            # A later judgment of the proceedings in course (a plan adopted, a sale): the same
+            # proceedings, still dated by the judgment that opened them.
             continue
         state = Proceedings(kind, judged_on or state.judged_on, text)
     return state

@@ -61,21 +61,21 @@ def test_the_latest_judgment_decides_whatever_the_order_given() -> None:
     got = read_proceedings(notes)
     assert (got.kind, got.judged_on) == (L, date(2025, 6, 10))
     assert got.note == notes[0][0]
-    # A plan adopted: the same proceedings, the newer judgment's date.
+    # A plan adopted: the same proceedings, dated by the judgment that opened them.
     plan = read_proceedings(
         [
             ("Jugement d'ouverture d'une procédure de redressement judiciaire", "2023-03-01"),
             ("Jugement arrêtant le plan de redressement, durée 8 ans", "2023-11-20"),
         ]
     )
-    assert (plan.kind, plan.judged_on) == (R, date(2023, 11, 20))
+    assert (plan.kind, plan.judged_on) == (R, date(2023, 3, 1))
     continued = read_proceedings(
         [
             ("Jugement d'ouverture d'une procédure de sauvegarde", "2023-03-01"),
             ("Jugement arrêtant le plan de continuation", "2023-12-04"),
         ]
     )
-    assert (continued.kind, continued.judged_on) == (S, date(2023, 12, 4))
+    assert (continued.kind, continued.judged_on) == (S, date(2023, 3, 1))
 
 
 def test_one_note_naming_several_counts_as_the_gravest() -> None:
