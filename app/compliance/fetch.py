@@ -2,10 +2,12 @@
 
 No database here: `fetch_requirement` returns what was fetched (documents still to archive, the
 evidence fields, a retry date or an alert); `checks` archives and persists it.
+
+Vigie's own failures (a rejected token, a missing privilege, an answer that does not parse) are
+never evidence: they come back with `kind=None` and an alert, and the engine keeps what it had.
 """
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -13,12 +15,17 @@ from typing import Any
 from app.compliance.rules import EvidenceKind, RequirementType
 from app.integrations.api_entreprise import ApiEntrepriseClient, Outcome, OutcomeKind
 from app.integrations.api_entreprise import schemas as s
+from app.integrations.api_entreprise.proceedings import Proceedings, read_proceedings
 
 log = logging.getLogger("vigie.compliance")
 
-# requirement -> the operations that prove it (registration: INSEE, then the RCS extract).
+# The registers that prove a registration (D8222-5 2° C. trav.), asked in this order until one
+# knows the company: the RCS extract, the répertoire des métiers, the national register (RNE).
+REGISTERS = ("infogreffe_extrait_rcs", "rnm_entreprise_artisanale", "inpi_extrait_rne")
+
+# requirement -> the operations that prove it (registration: INSEE, then the first register).
 OPERATIONS: dict[RequirementType, tuple[str, ...]] = {
-    RequirementType.REGISTRATION: ("insee_unite_legale", "infogreffe_extrait_rcs"),
+    RequirementType.REGISTRATION: ("insee_unite_legale", *REGISTERS),
     RequirementType.URSSAF_VIGILANCE: ("urssaf_attestation_vigilance",),
     RequirementType.MSA_VIGILANCE: ("msa_conformite_cotisations",),
     RequirementType.DGFIP_FISCAL: ("dgfip_attestation_fiscale",),
@@ -39,7 +46,14 @@ _BY_SIRET = {
     "probtp_attestation",
     "probtp_conformite",
 }
-_PROCEEDINGS = re.compile(r"sauvegarde|redressement|liquidation|proc[ée]dure collective", re.I)
+_BROKEN = (OutcomeKind.CONFIG_ERROR, OutcomeKind.BUG)
+_NOT_KNOWN = (OutcomeKind.UNAVAILABLE, OutcomeKind.UNKNOWN_ENTITY)
+# INSEE legal-form categories whose registration at a register is not compulsory, so Sirene alone
+# proves existence (D8222-5 2° asks for an extract only "lorsque l'immatriculation … est
+# obligatoire"): 2 groupements without legal personality, 7 public-law bodies, 8 specialised
+# private bodies (mutuals, works councils…), 9 associations and foundations, 32 foreign entities
+# not registered at the RCS.
+_UNREGISTERED_FORMS = ("2", "7", "8", "9", "32")
 
 
 @dataclass
@@ -78,13 +92,19 @@ def _day(ts: int | None) -> date | None:
 
 
 def _archivable(outcome: Outcome) -> ToArchive | None:
+    """The document that proves an outcome: its PDF, else the upstream's JSON answer. A refusal
+    is archived like a delivery, so a `refused` status always has its proof in the dossier."""
     if outcome.document is not None:
         return ToArchive(outcome.document.content, outcome.document.media_type, outcome)
-    if outcome.kind is OutcomeKind.DELIVERED and outcome.raw is not None:
+    if outcome.kind in (OutcomeKind.DELIVERED, OutcomeKind.REFUSED) and outcome.raw is not None:
         from app.documents.archive import JSON_MEDIA_TYPE, canonical_json_document
 
         return ToArchive(canonical_json_document(outcome.raw), JSON_MEDIA_TYPE, outcome)
     return None
+
+
+def _request_ids(outcomes: list[Outcome]) -> list[str]:
+    return [o.request_id for o in outcomes if o.request_id]
 
 
 async def _call(client: ApiEntrepriseClient, name: str, subject: Subject) -> Outcome:
@@ -97,50 +117,90 @@ async def fetch_requirement(
     client: ApiEntrepriseClient, rtype: RequirementType, subject: Subject, today: date
 ) -> Fetched:
     if subject.siren is None or rtype not in OPERATIONS:
-        # Foreign holders (D8222-7) and uploads: nothing to fetch, the contractor must upload.
-        return Fetched(rtype, EvidenceKind.NONE, "not_fetchable")
+        # Foreign holders (D8222-7) and upload-only documents: no source can deliver them, the
+        # contractor uploads them. Awaiting upload, never "missing".
+        message = "Document à déposer par le titulaire (aucune source officielle ne le délivre)"
+        return Fetched(
+            rtype,
+            EvidenceKind.UNAVAILABLE,
+            "not_fetchable",
+            {"obtained_on": today},
+            message=message,
+        )
+    if rtype is RequirementType.REGISTRATION:
+        return await _fetch_registration(client, subject, today)
     names = OPERATIONS[rtype]
+    looked_up: list[Outcome] = []
     if any(n in _BY_SIRET for n in names) and subject.siret is None:
+        # The holder's SIRET is unknown: its head office answers for it (INSEE unité légale).
         head = await client.insee_unite_legale(
             subject.siren, recipient=subject.recipient, object=subject.object
         )
         if head.kind is OutcomeKind.DELIVERED and isinstance(head.data, s.InseeUniteLegale):
             subject.siret = head.data.head_office_siret
+            looked_up.append(head)
+        elif head.kind in _NOT_KNOWN:
+            return Fetched(
+                rtype,
+                EvidenceKind.UNAVAILABLE,
+                head.kind.value,
+                {"obtained_on": today, "reference": head.request_id},
+                message="SIRET du siège introuvable au répertoire Sirene : document à déposer",
+                request_ids=_request_ids([head]),
+            )
         else:
             return _from_outcomes(rtype, [head], today)
     outcomes = [await _call(client, name, subject) for name in names]
-    return _from_outcomes(rtype, outcomes, today)
+    got = _from_outcomes(rtype, outcomes, today)
+    got.request_ids = _request_ids(looked_up) + got.request_ids
+    return got
+
+
+def _broken(rtype: RequirementType, outcomes: list[Outcome]) -> Fetched | None:
+    """A Vigie-side failure among the outcomes: no evidence, an alert for the platform."""
+    broken = [o for o in outcomes if o.kind in _BROKEN]
+    if not broken:
+        return None
+    o = broken[0]
+    if o.kind is OutcomeKind.BUG:
+        log.error("api_entreprise %s answered something unusable: %s", o.endpoint, o.message)
+        alert = "Réponse inexploitable de la source : l'équipe technique est alertée."
+    else:
+        log.error("api_entreprise %s refused Vigie's credentials: %s", o.endpoint, o.message)
+        alert = (
+            "Vigie n'a pas pu interroger la source (jeton API Entreprise expiré ou droits "
+            "manquants) : l'administrateur doit corriger la configuration."
+        )
+    return Fetched(
+        rtype,
+        None,
+        o.kind.value,
+        alert=alert,
+        message=o.message,
+        request_ids=_request_ids(outcomes),
+    )
+
+
+def _pending(rtype: RequirementType, outcomes: list[Outcome], today: date) -> Fetched | None:
+    pending = [o for o in outcomes if o.kind is OutcomeKind.PENDING]
+    if not pending:
+        return None
+    retry = max((o.retry_at for o in pending if o.retry_at), default=None)
+    return Fetched(
+        rtype,
+        EvidenceKind.PENDING,
+        "pending",
+        evidence={"obtained_on": today, "retry_on": retry.date() if retry else None},
+        retry_at=retry,
+        message=pending[0].message,
+        request_ids=_request_ids(outcomes),
+    )
 
 
 def _from_outcomes(rtype: RequirementType, outcomes: list[Outcome], today: date) -> Fetched:
-    request_ids = [o.request_id for o in outcomes if o.request_id]
-    broken = [o for o in outcomes if o.kind in (OutcomeKind.CONFIG_ERROR, OutcomeKind.BUG)]
-    if broken:
-        o = broken[0]
-        if o.kind is OutcomeKind.BUG:
-            log.error("api_entreprise %s answered something unusable: %s", o.endpoint, o.message)
-            alert = "Réponse inexploitable de la source : l'équipe technique est alertée."
-        else:
-            alert = (
-                "Vigie n'a pas pu interroger la source (jeton API Entreprise expiré ou droits "
-                "manquants) : l'administrateur doit corriger la configuration."
-            )
-        return Fetched(rtype, None, o.kind.value, alert=alert, message=o.message)
-    pending = [o for o in outcomes if o.kind is OutcomeKind.PENDING]
-    if pending:
-        retry = max((o.retry_at for o in pending if o.retry_at), default=None)
-        evidence = {"obtained_on": today, "retry_on": retry.date() if retry else None}
-        return Fetched(
-            rtype,
-            EvidenceKind.PENDING,
-            "pending",
-            evidence=evidence,
-            retry_at=retry,
-            message=pending[0].message,
-            request_ids=request_ids,
-        )
-    if rtype is RequirementType.REGISTRATION:
-        return _registration(outcomes, today, request_ids)
+    settled = _broken(rtype, outcomes) or _pending(rtype, outcomes, today)
+    if settled is not None:
+        return settled
     (o,) = outcomes
     kind = {
         OutcomeKind.DELIVERED: EvidenceKind.DELIVERED,
@@ -154,36 +214,95 @@ def _from_outcomes(rtype: RequirementType, outcomes: list[Outcome], today: date)
         found["valid_until"] = o.valid_until
     docs = [d for d in [_archivable(o)] if d is not None]
     return Fetched(
-        rtype, kind, o.kind.value, found, docs, message=o.message, request_ids=request_ids
+        rtype, kind, o.kind.value, found, docs, message=o.message, request_ids=_request_ids([o])
     )
 
 
-def _registration(outcomes: list[Outcome], today: date, request_ids: list[str]) -> Fetched:
-    insee, rcs = outcomes
+# --- registration (D8222-5 2° C. trav.) ----------------------------------------------------------
+
+
+async def _fetch_registration(
+    client: ApiEntrepriseClient, subject: Subject, today: date
+) -> Fetched:
+    """INSEE (existence, active), then the first register that knows the company."""
     rtype = RequirementType.REGISTRATION
-    if insee.kind is not OutcomeKind.DELIVERED or not isinstance(insee.data, s.InseeUniteLegale):
-        # Unknown to the Sirene register: nothing proves the company exists.
-        message = insee.message or "Entreprise inconnue du répertoire Sirene"
-        return Fetched(rtype, EvidenceKind.NONE, insee.kind.value, message=message)
-    unit = insee.data
+    insee = await _call(client, "insee_unite_legale", subject)
+    outcomes = [insee]
+    if (first := _broken(rtype, outcomes) or _pending(rtype, outcomes, today)) is not None:
+        return first  # spend no register call on a check that cannot conclude now
+    register: Outcome | None = None
+    for name in REGISTERS:
+        outcome = await _call(client, name, subject)
+        outcomes.append(outcome)
+        if outcome.kind not in _NOT_KNOWN:
+            register = outcome
+            break
+    settled = _broken(rtype, outcomes) or _pending(rtype, outcomes, today)
+    if settled is not None:
+        return settled
+    return _registration(insee, register, today, _request_ids(outcomes))
+
+
+def _register_facts(data: Any) -> tuple[bool, date | None, Proceedings]:
+    """(struck off, struck off on, collective proceedings) read from a register's answer."""
+    if isinstance(data, s.InfogreffeExtraitRcs):
+        notes = [(o.label, o.date) for o in data.observations]
+        return data.struck_off_on is not None, data.struck_off_on, read_proceedings(notes)
+    if isinstance(data, s.InpiExtraitRne):
+        # The RNE extract has no striking-off date; its notes copy the RCS's and the RNM's.
+        return False, None, read_proceedings((o.text, o.date) for o in data.observations)
+    return False, None, Proceedings()  # RNM: being on the répertoire is all it says
+
+
+def _registration_optional(unit: s.InseeUniteLegale) -> bool:
+    return unit.legal_form.code.startswith(_UNREGISTERED_FORMS)
+
+
+def _registration(
+    insee: Outcome, register: Outcome | None, today: date, request_ids: list[str]
+) -> Fetched:
+    rtype = RequirementType.REGISTRATION
+    unit = insee.data if isinstance(insee.data, s.InseeUniteLegale) else None
+    found = register if register is not None and register.kind is OutcomeKind.DELIVERED else None
+    # Only a diffusible company's name: a natural person may have opted out of publication.
+    name = unit.name if unit is not None and unit.diffusion_status == "diffusible" else None
     evidence: dict[str, Any] = {
         "obtained_on": today,
-        "reference": rcs.request_id or insee.request_id,
-        "ceased": not unit.active,
-        "ceased_on": _day(unit.ceased_on_ts),
+        "reference": (found or insee).request_id or insee.request_id,
     }
-    if rcs.kind is OutcomeKind.DELIVERED and isinstance(rcs.data, s.InfogreffeExtraitRcs):
-        extract = rcs.data
-        evidence["struck_off"] = extract.struck_off_on is not None
-        evidence["struck_off_on"] = extract.struck_off_on
-        evidence["collective_proceedings"] = any(
-            _PROCEEDINGS.search(f"{obs.label or ''}") for obs in extract.observations
+    if unit is not None:
+        evidence |= {"ceased": not unit.active, "ceased_on": _day(unit.ceased_on_ts)}
+    if found is None and (unit is None or (unit.active and not _registration_optional(unit))):
+        # Absence is not guilt: neither Sirene nor a register can show it (non-diffusible, not
+        # on the RCS, RNM or RNE); the contractor uploads its extract.
+        message = (
+            "Entreprise inconnue du RCS, du répertoire des métiers et du RNE : "
+            "extrait d'immatriculation à déposer par le titulaire"
+            if unit is not None
+            else "Ni le répertoire Sirene ni un registre ne délivrent l'immatriculation : "
+            "justificatif à déposer par le titulaire"
         )
-    # An RCS 404 is normal for a company outside the register (artisan, association): Sirene
-    # alone then proves the registration.
-    docs = [d for d in (_archivable(rcs), _archivable(insee)) if d is not None]
-    # Only a diffusible company's name: a natural person may have opted out of publication.
-    name = unit.name if unit.diffusion_status == "diffusible" else None
+        return Fetched(
+            rtype,
+            EvidenceKind.UNAVAILABLE,
+            "unavailable",
+            evidence,
+            message=message,
+            request_ids=request_ids,
+            company_name=name,
+        )
+    if found is not None:
+        struck_off, struck_off_on, proceedings = _register_facts(found.data)
+        # A liquidation is a collective proceedings too: both flags, the rules grade the graver.
+        evidence |= {
+            "struck_off": struck_off,
+            "struck_off_on": struck_off_on,
+            "collective_proceedings": proceedings.collective,
+            "liquidation": proceedings.liquidation,
+            "proceedings_on": proceedings.judged_on,
+        }
+    # Sirene alone (a ceased company, or one no register is compulsory for) or a register.
+    docs = [d for d in (_archivable(found) if found else None, _archivable(insee)) if d]
     return Fetched(
         rtype,
         EvidenceKind.DELIVERED,
