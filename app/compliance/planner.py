@@ -107,15 +107,18 @@ def requirements_of(
     needed: dict[RequirementType, list[Contract]] = defaultdict(list)
     for contract, supplier in contracts:
         kind = HolderKind.FOREIGN if supplier.siren is None else HolderKind.FRENCH
+        country, workers = supplier.country, bool(getattr(contract, "foreign_workers", False))
         try:
             types = required_types(
                 kind,
                 explicit=[RequirementType(t) for t in contract.extra_requirements],
                 cpv_code=contract.cpv_code,
                 policy=policy,
+                country=country,
+                foreign_workers=workers,
             )
         except ValueError:  # an unreadable CPV code: the base requirements still apply
-            types = required_types(kind, policy=policy)
+            types = required_types(kind, policy=policy, country=country, foreign_workers=workers)
         for rtype in types:
             needed[rtype].append(contract)
     return needed

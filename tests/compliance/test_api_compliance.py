@@ -223,6 +223,14 @@ async def test_lookup_and_paths_take_sirets_and_foreign_identifiers(
     r = await client.get("/v1/suppliers/DE811907980/compliance", headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["supplier"]["name"] == "Muster Bau GmbH"
+    # Its documents can only come by upload (D8222-7): awaiting upload, a risk, never missing.
+    assert r.json()["status"] == "at_risk"
+    assert {q["status"] for q in r.json()["requirements"]} == {"awaiting_upload"}
+    assert {q["type"] for q in r.json()["requirements"]} == {
+        "foreign_vat",
+        "foreign_social_cover",
+        "foreign_registration",
+    }
     assert (
         await client.get("/v1/suppliers/AT811907980/compliance", headers=headers)
     ).status_code == 404
