@@ -293,11 +293,12 @@ def _registration(
         )
     if found is not None:
         struck_off, struck_off_on, proceedings = _register_facts(found.data)
-        # A liquidation is a collective proceedings too: both flags, the rules grade the graver.
+        # As Evidence defines them: `liquidation` for a liquidation judiciaire (excluded, L2141-3
+        # CCP), `collective_proceedings` for the others (sauvegarde, redressement), never both.
         evidence |= {
             "struck_off": struck_off,
             "struck_off_on": struck_off_on,
-            "collective_proceedings": proceedings.collective,
+            "collective_proceedings": proceedings.collective and not proceedings.liquidation,
             "liquidation": proceedings.liquidation,
             "proceedings_on": proceedings.judged_on,
         }

@@ -177,7 +177,7 @@ async def test_the_rne_notes_carry_collective_proceedings(client, staging) -> No
                 ("Jugement d'ouverture d'une procédure de redressement judiciaire", "2025-10-06"),
                 ("Jugement de conversion en liquidation judiciaire", "2026-04-13"),
             ],
-            True,
+            False,  # a liquidation, not a proceedings that leaves the company at risk only
             True,
             date(2026, 4, 13),
         ),

@@ -70,7 +70,7 @@ async def fetch(client: ApiEntrepriseClient, rtype: RequirementType, name: str) 
             "liquidation",
             EvidenceKind.DELIVERED,
             "infogreffe_extrait_rcs",
-            {"collective_proceedings", "liquidation"},
+            {"liquidation"},
         ),
     ],
 )
@@ -89,7 +89,7 @@ async def test_registration_by_the_register_that_applies(
     else:
         assert endpoints[0] == proved_by
         assert ("insee_unite_legale" in endpoints) is (name != "non_diffusible")
-    if "collective_proceedings" in flags:  # the sandbox's judgment: 30 days ago
+    if flags & {"collective_proceedings", "liquidation"}:  # the sandbox's judgment: 30 days ago
         assert evidence.proceedings_on == date(2026, 10, 28)
     if name == "rne_only":
         assert got.documents[0].media_type == "application/pdf"  # the RNE certificate
