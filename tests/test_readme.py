@@ -37,3 +37,22 @@ def test_the_layout_names_every_module_of_the_app():
     names += [p.name for p in (root / "compliance").glob("*.py") if p.name != "__init__.py"]
     missing = [n for n in names if n not in layout]
     assert not missing, f"README layout misses: {missing}"
+
+
+def test_the_scenario_table_lists_every_pinned_scenario():
+    from app.integrations.sandbox.profiles import SCENARIO_SIRENS
+
+    for scenario, siren in SCENARIO_SIRENS.items():
+        assert re.search(rf"\| `{scenario}` \| `{siren}` \|", README), scenario
+
+
+def test_what_vigie_shows_matches_the_end_to_end_expectations():
+    """The last column of the two tables is the overall status the engine's end-to-end test
+    checks for each profile and scenario (tests/compliance/test_service_flow.py)."""
+    from app.integrations.sandbox.profiles import SCENARIO_SIRENS
+    from tests.compliance.test_service_flow import EXPECTED, SCENARIOS
+
+    for name, (overall, _) in {**EXPECTED, **SCENARIOS}.items():
+        siren = DEMO_SIRENS.get(name) or SCENARIO_SIRENS[name]
+        row = re.search(rf"^\| `{name}` \| `{siren}` \|.*\| ([a-z_]+)[^|]*\|$", README, re.M)
+        assert row and row.group(1) == overall, (name, row.group(0) if row else None)

@@ -24,6 +24,17 @@ EXPECTED = {
     "manual_review": ("at_risk", {"urssaf_vigilance": "upstream_pending", "registration": "valid"}),
     "struck_off": ("non_compliant", {"registration": "refused"}),
     "collective_proceedings": ("at_risk", {"registration": "valid"}),
+    # Nobody can show the registration (INSEE and every register 404): awaiting upload, a risk.
+    "unknown": ("at_risk", {"registration": "awaiting_upload"}),
+}
+# The rarer registration situations the sandbox pins on fixed SIRENs (D8222-5 2°, L2141-3 CCP).
+SCENARIOS = {
+    "artisan": ("compliant", {"registration": "valid"}),  # on the artisans' register (RNM)
+    "rne_only": ("compliant", {"registration": "valid"}),  # only on the national register (RNE)
+    "unregistered": ("at_risk", {"registration": "awaiting_upload"}),
+    "non_diffusible": ("compliant", {"registration": "valid"}),  # INSEE 451, a clean register
+    "liquidation": ("non_compliant", {"registration": "valid"}),  # registered, but liquidated
+    "sauvegarde": ("at_risk", {"registration": "valid"}),
 }
 
 
@@ -90,3 +101,49 @@ async def test_each_profile_gets_its_status(
             )
         ).all()
         assert all(r.run_state == "idle" and r.next_due_at is not None for r in rows)
+
+
+async def test_each_registration_scenario_gets_its_status(
+    client, make_buyer, make_key, runtime, sessionmaker
+):
+    from app.integrations.sandbox.profiles import SCENARIO_SIRENS
+
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    sirens = [SCENARIO_SIRENS[name] for name in SCENARIOS]
+    r = await client.post("/v1/contracts", json=contract_for(*sirens), headers=headers)
+    assert r.status_code == 201, r.text
+    await settle(runtime)
+    for name, (overall, requirements) in SCENARIOS.items():
+        r = await client.get(f"/v1/suppliers/{SCENARIO_SIRENS[name]}/compliance", headers=headers)
+        body = r.json()
+        got = {req["type"]: req for req in body["requirements"]}
+        assert body["status"] == overall, (name, body)
+        for rtype, status in requirements.items():
+            assert got[rtype]["status"] == status, (name, rtype, got[rtype])
+    # A non_compliant status always has its proof: the liquidation's reason opens as a document.
+    r = await client.get(
+        f"/v1/suppliers/{SCENARIO_SIRENS['liquidation']}/compliance", headers=headers
+    )
+    reason = next(x for x in r.json()["reasons"] if x["code"] == "liquidation")
+    assert reason["article"] and reason["evidence"]
+    doc = await client.get(f"/v1/documents/{reason['evidence']}", headers=headers)
+    assert doc.status_code == 200, doc.text
+
+
+async def test_a_urssaf_refusal_is_archived_as_its_proof(
+    client, make_buyer, make_key, runtime, profile
+):
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    siren = profile("urssaf_refused")
+    r = await client.post("/v1/contracts", json=contract_for(siren), headers=headers)
+    assert r.status_code == 201, r.text
+    await settle(runtime)
+    body = (await client.get(f"/v1/suppliers/{siren}/compliance", headers=headers)).json()
+    reason = next(x for x in body["reasons"] if x["code"] == "urssaf_refused")
+    assert reason["evidence"], reason
+    doc = await client.get(f"/v1/documents/{reason['evidence']}", headers=headers)
+    assert doc.status_code == 200, doc.text
+    content = await client.get(f"/v1/documents/{reason['evidence']}/content", headers=headers)
+    assert content.status_code == 200 and b"refus_de_delivrance" in content.content
