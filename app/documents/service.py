@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.common import utcnow
+from app.compliance.models import ComplianceRequest
 from app.contracts.models import Contract, ContractHolder
 from app.documents.archive import (
     KIND_DOSSIER,
@@ -177,6 +178,16 @@ async def build_dossier(
             items.append(
                 {"file": name, **document_facts(doc), "journal": by_subject[subject_of(doc.id)]}
             )
+        requests = (
+            await session.exec(
+                select(ComplianceRequest)
+                .where(
+                    ComplianceRequest.buyer_id == contract.buyer_id,
+                    col(ComplianceRequest.supplier_id).in_(list(sirens)),
+                )
+                .order_by(col(ComplianceRequest.at))
+            )
+        ).all()
         head = await get_head(session)
         manifest = {
             "contract": {
@@ -190,6 +201,19 @@ async def build_dossier(
             "generated_at": utcnow().isoformat(),
             "hash_algorithm": "sha256",
             "documents": items,
+            # Who asked the contractor for its documents, when and how (the grace periods run
+            # from these requests).
+            "requests": [
+                {
+                    "holder": sirens[r.supplier_id],
+                    "at": r.at.isoformat(),
+                    "channel": r.channel.value,
+                    "by": r.by,
+                    "note": r.note,
+                    "requirements": r.requirements,
+                }
+                for r in requests
+            ],
             "journal_head": head.as_anchor(),
         }
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2).encode()

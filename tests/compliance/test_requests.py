@@ -65,3 +65,27 @@ async def test_a_request_is_refused_for_another_buyer_and_for_bad_input(
         f"/v1/suppliers/{siren}/requests", json={"requirements": ["kbis"]}, headers=headers
     )
     assert r.status_code == 422
+
+
+async def test_requests_appear_in_the_dossier(client, make_buyer, make_key, runtime, profile):
+    import io
+    import json
+    import zipfile
+
+    headers = await make_key(Role.OFFICER, buyer=await make_buyer())
+    siren = profile("out_of_perimeter")
+    r = await client.post("/v1/contracts", json=contract_for(siren), headers=headers)
+    contract = r.json()
+    await settle(runtime)
+    r = await client.post(
+        f"/v1/suppliers/{siren}/requests",
+        json={"channel": "email", "requirements": ["urssaf_vigilance"]},
+        headers=headers,
+    )
+    assert r.status_code == 201
+    r = await client.get(f"/v1/contracts/{contract['id']}/dossier", headers=headers)
+    assert r.status_code == 200, r.text
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(r.content)).read("manifest.json"))
+    assert [(x["holder"], x["channel"], x["requirements"]) for x in manifest["requests"]] == [
+        (siren, "email", ["urssaf_vigilance"])
+    ]
