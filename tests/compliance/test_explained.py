@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
+from app.common import utcnow
 from app.compliance import scheduling
 from app.compliance.models import RequirementState
 from app.keys.models import Role
@@ -69,3 +70,42 @@ async def test_a_gap_is_a_risk_until_asked_then_has_its_day(
     ).json()["results"][0]
     assert found["non_compliant_on"] == body["non_compliant_on"]
     assert found["status_label"] == "À risque"
+
+
+async def test_a_missing_sector_certificate_is_never_a_non_compliance(
+    client, make_buyer, make_key, runtime, profile, sessionmaker
+):
+    """Sector certificates (Qualibat, CIBTP…) are not in the D8222-5 list: asked only where the
+    contract says so, and their absence is a risk, never a non-compliance — even asked for and
+    far past the grace period."""
+    buyer = await make_buyer()
+    headers = await make_key(Role.OFFICER, buyer=buyer)
+    siren = profile("compliant")
+    payload = contract_for(siren, extra_requirements=["qualibat"], cpv_code="45210000")
+    r = await client.post("/v1/contracts", json=payload, headers=headers)
+    assert r.status_code == 201, r.text
+    await settle(runtime)
+    body = (await client.get(f"/v1/suppliers/{siren}/compliance", headers=headers)).json()
+    types = {q["type"] for q in body["requirements"]}
+    assert "qualibat" in types and "cibtp" not in types  # never inferred from the CPV code
+    async with sessionmaker() as session:
+        query = select(RequirementState).where(
+            RequirementState.buyer_id == buyer.id, RequirementState.requirement == "qualibat"
+        )
+        row = (await session.exec(query)).one()
+        old = (date.today() - timedelta(days=200)).isoformat()
+        row.evidence = {
+            **(row.evidence or {}),
+            "obtained_on": old,
+            "valid_from": old,
+            "valid_until": old,
+        }
+        session.add(row)
+        await session.commit()
+    r = await client.post(f"/v1/suppliers/{siren}/requests", json={}, headers=headers)
+    assert r.status_code == 201
+    await scheduling.plan_all(runtime.compliance, now=utcnow() + timedelta(days=40))
+    body = (await client.get(f"/v1/suppliers/{siren}/compliance", headers=headers)).json()
+    qualibat = next(q for q in body["requirements"] if q["type"] == "qualibat")
+    assert qualibat["status"] in ("missing", "expired") and qualibat["non_compliant_on"] is None
+    assert body["status"] == "at_risk" and body["non_compliant_on"] is None

@@ -60,12 +60,24 @@ async def test_a_document_ending_between_due_dates_is_fetched_again_once(
     async with sessionmaker() as session:
         row = await session.get(RequirementState, before.id)
         assert row is not None
-        row.evidence = {**(row.evidence or {}), "valid_until": ended.isoformat()}
+        row.evidence = {
+            **(row.evidence or {}),
+            "obtained_on": served.isoformat(),  # fetched on its due date
+            "valid_from": (ended - timedelta(days=90)).isoformat(),
+            "valid_until": ended.isoformat(),
+        }
         row.valid_until = ended
         row.last_checked_at = utcnow() - timedelta(days=9)  # fetched at the due date
         session.add(row)
         await session.commit()
     await scheduling.plan_all(runtime.compliance)
+    # In order for the period its due date opened: information, not a gap.
+    r = await client.get(f"/v1/suppliers/{profile('compliant')}/compliance", headers=headers)
+    body = r.json()
+    urssaf = next(q for q in body["requirements"] if q["type"] == "urssaf_vigilance")
+    assert body["status"] == "compliant", body["reasons"]
+    assert urssaf["status"] == "valid"
+    assert "document_expired_between_checks" in {x["code"] for x in urssaf["reasons"]}
     row = (await _rows(sessionmaker, buyer.id))["urssaf_vigilance"]
     assert row.next_due_at is not None and row.next_due_at <= utcnow()  # a refresh is due now
     assert row.due_on > date.today()  # the next due date is unchanged
