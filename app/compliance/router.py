@@ -4,7 +4,7 @@ the bulk lookup. Handlers only read the caller and hand over to `queries` and `s
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.compliance import exports, queries, requests, scheduling
@@ -136,11 +136,16 @@ async def recheck_supplier(
     response_model=RequestPublic,
 )
 async def record_request(
-    siren: SupplierId, data: RequestIn, caller: BuyerCaller, session: SessionDep
+    siren: SupplierId,
+    caller: BuyerCaller,
+    session: SessionDep,
+    data: Annotated[RequestIn | None, Body()] = None,
 ) -> RequestPublic:
     """Record that the contractor was asked for its documents (e-mail, printed link, or an
-    officer's note). The grace period of each missing document runs from its first request."""
+    officer's note; an empty body is a note). The grace period of each missing document runs
+    from its first request."""
     assert caller.buyer_id is not None
+    data = data or RequestIn()
     supplier = await get_supplier_for_caller(session, siren, buyer_id=caller.buyer_id)
     saved = await requests.record_request(
         session,

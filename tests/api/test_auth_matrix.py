@@ -53,6 +53,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
         frozenset({OFF, ERP, CON}), tenant_scoped=True
     ),
     ("POST", "/v1/suppliers/{siren}/checks"): Rule(frozenset({OFF, ERP}), tenant_scoped=True),
+    ("POST", "/v1/suppliers/{siren}/requests"): Rule(frozenset({OFF, ERP}), tenant_scoped=True),
+    ("GET", "/v1/suppliers/{siren}/requests"): Rule(frozenset({OFF, ERP}), tenant_scoped=True),
     ("GET", "/v1/contracts/{contract_id}/compliance"): Rule(
         frozenset({OFF, ERP}), tenant_scoped=True
     ),
