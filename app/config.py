@@ -52,8 +52,12 @@ class ComplianceSettings(BaseModel):
     expiring_days: int = Field(30, ge=0)
     grace_days: int = Field(15, ge=0)
     tolerance_days: int = Field(30, ge=0)
-    # CPV prefix -> extra requirement types, e.g. {"45": ["fntp_card"]}; None = the rules' defaults.
+    # CPV prefix -> sector certificates to ask when a contract names none, e.g. {"45": ["cibtp"]}
+    # (opt-in: sector certificates are never a legal default). None: the rules' (empty) table.
     cpv_requirements: dict[str, list[str]] | None = None
+    # ISO country codes where a foreign company need not be on a register (D8222-7 2°: the extract
+    # is asked "lorsque l'immatriculation est obligatoire dans le pays"); empty: asked everywhere.
+    registration_not_compulsory: list[str] = Field(default_factory=list)
 
 
 class JobsSettings(BaseModel):

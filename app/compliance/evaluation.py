@@ -36,6 +36,7 @@ def policy_from(settings: Settings) -> CompliancePolicy:
         grace_days=c.grace_days,
         tolerance_days=c.tolerance_days,
         cpv_requirements=table,
+        registration_not_compulsory=frozenset(x.upper() for x in c.registration_not_compulsory),
     )
 
 
