@@ -15,6 +15,7 @@ from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
 from app.documents.router import router as documents_router
+from app.integrations.api_entreprise import ApiEntrepriseClient
 from app.keys.router import router as keys_router
 from app.problems import install_error_handlers
 from app.runtime import build_runtime
@@ -28,7 +29,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the process's components once (app/runtime.py), the same way the worker does."""
     settings: Settings = app.state.settings
     # Engine, Redis, API Entreprise client (or the in-process sandbox), archive, job queue.
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, client=app.state.api_entreprise_client)
     app.state.runtime = runtime
     app.state.engine, app.state.sessionmaker = runtime.engine, runtime.sessionmaker
     app.state.redis, app.state.archive = runtime.redis, runtime.archive
@@ -43,7 +44,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.aclose()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, client: ApiEntrepriseClient | None = None
+) -> FastAPI:
+    """`client`: an API Entreprise client made by the caller (tests: over `httpx.MockTransport`),
+    so no in-process sandbox starts; the runtime closes it with the app."""
     settings = settings or get_settings()
     app = FastAPI(
         title="Vigie",
@@ -56,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
     )
-    app.state.settings = settings
+    app.state.settings, app.state.api_entreprise_client = settings, client
     install_error_handlers(app)
 
     @app.middleware("http")

@@ -5,6 +5,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import select
 
@@ -36,6 +37,7 @@ class RecordingQueue:
         return None
 
 
+@pytest.mark.real_commits  # the queue looks from another connection
 async def test_jobs_leave_after_the_commit_and_see_its_rows(sessionmaker: SessionMaker) -> None:
     queue = RecordingQueue(sessionmaker)
     async with unit_of_work(sessionmaker, queue) as session:
@@ -74,18 +76,24 @@ async def test_a_unit_without_a_queue_refuses_to_lose_a_job(sessionmaker: Sessio
 
 
 async def test_from_a_request_the_job_runs_after_the_response(
-    client, app, make_buyer, make_key
+    settings, make_app, make_buyer, make_key
 ) -> None:  # type: ignore[no-untyped-def]
-    runner: InProcessRunner = app.state.runtime.runner  # held: nothing runs until start()
     headers = await make_key(Role.OFFICER, buyer=await make_buyer())
-    before = runner.pending
-    r = await client.post("/v1/contracts", json=contract_for(random_siren()), headers=headers)
-    assert r.status_code == 201, r.text
-    assert runner.pending == before + 1  # the planning job, sent after the commit
-    failed = await client.post("/v1/contracts", json={"reference": "x"}, headers=headers)
+    embedded = settings.model_copy(update={"redis_url": None})  # the in-process queue, even in CI
+    async with make_app(embedded) as app:
+        runner: InProcessRunner = app.state.runtime.runner  # held: nothing runs until start()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://vigie.test") as client:
+            before = runner.pending
+            payload = contract_for(random_siren())
+            r = await client.post("/v1/contracts", json=payload, headers=headers)
+            assert r.status_code == 201, r.text
+            assert runner.pending == before + 1  # the planning job, sent after the commit
+            failed = await client.post("/v1/contracts", json={"reference": "x"}, headers=headers)
     assert failed.status_code == 422 and runner.pending == before + 1  # nothing for a failure
 
 
+@pytest.mark.real_commits  # the next job's session must see the first one's commit
 async def test_from_a_job_the_next_job_runs(sessionmaker: SessionMaker) -> None:
     ran: list[str] = []
 

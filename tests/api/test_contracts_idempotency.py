@@ -2,6 +2,7 @@
 
 import asyncio
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -73,6 +74,7 @@ async def test_reference_unique_per_buyer_only(client, tenant, other_tenant):
     assert got.status_code == 200
 
 
+@pytest.mark.real_commits  # the race needs a connection per request
 async def test_concurrent_identical_posts(client, tenant, sessionmaker):
     payload = contract_payload()
     responses = await asyncio.gather(
@@ -84,6 +86,7 @@ async def test_concurrent_identical_posts(client, tenant, sessionmaker):
     assert await _count(sessionmaker, tenant.buyer.id, payload["reference"]) == 1
 
 
+@pytest.mark.real_commits
 async def test_concurrent_posts_sharing_a_new_supplier(client, tenant):
     """Five contracts created at once with the same new holder: one supplier row."""
     holder = {"siret": random_siret()}

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from app.config import Settings
-from app.main import create_app
 from tests.api.conftest import assert_problem, pointers
 from tests.factories import contract_payload, luhn_complete, random_siren, random_siret
 
@@ -165,7 +164,7 @@ async def test_at_threshold_accepted(client, tenant):
     assert r.json()["amount_ht"] == "5000.00"
 
 
-async def test_threshold_comes_from_settings(settings, make_buyer, make_key):
+async def test_threshold_comes_from_settings(settings, make_app, make_buyer, make_key):
     import httpx
 
     from app.keys.models import Role
@@ -174,10 +173,9 @@ async def test_threshold_comes_from_settings(settings, make_buyer, make_key):
         **{**settings.model_dump(), "vigilance_threshold_ht": Decimal("40000")},
     )
     assert custom.vigilance_threshold_ht == Decimal("40000")
-    app = create_app(custom)
     buyer = await make_buyer()
     headers = await make_key(Role.ERP, buyer=buyer)
-    async with app.router.lifespan_context(app):
+    async with make_app(custom) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             low = await client.post(
@@ -352,17 +350,15 @@ async def test_query_errors_are_coded(client, tenant):
     assert pointers(assert_problem(r, 422, "out_of_range")) == {"#/query/limit"}
 
 
-async def test_unexpected_error_is_a_500_problem(settings):
+async def test_unexpected_error_is_a_500_problem(settings, make_app):
     """A bug answers 500 problem+json (never a 4xx, never a bare text page)."""
     import httpx
 
-    app = create_app(settings)
-
-    @app.get("/boom-for-test")
     async def boom() -> None:
         raise RuntimeError("bug")
 
-    async with app.router.lifespan_context(app):
+    async with make_app(settings) as app:
+        app.add_api_route("/boom-for-test", boom)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             r = await client.get("/boom-for-test", headers={"X-Request-ID": "trace-500"})

@@ -7,13 +7,18 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from app.config import Settings
+from app.integrations.api_entreprise import ApiEntrepriseClient
 from app.main import create_app
 
 
 async def _healthz(
-    settings: Settings, before: Callable[[FastAPI], Awaitable[None]] | None = None
+    settings: Settings,
+    client: ApiEntrepriseClient,
+    before: Callable[[FastAPI], Awaitable[None]] | None = None,
 ) -> httpx.Response:
-    app = create_app(settings)
+    # Not `make_app`: /healthz opens a connection of its own, which on SQLite would wait for the
+    # write lock of the test's rolled-back connection.
+    app = create_app(settings, client=client)
     async with app.router.lifespan_context(app):
         if before is not None:
             await before(app)
@@ -26,8 +31,8 @@ def _with(settings: Settings, **changes: object) -> Settings:
     return Settings(**{**settings.model_dump(), **changes})
 
 
-async def test_healthz_embedded(settings):
-    r = await _healthz(_with(settings, redis_url=None))
+async def test_healthz_embedded(settings, api_entreprise_client):
+    r = await _healthz(_with(settings, redis_url=None), api_entreprise_client)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "ok"
@@ -36,21 +41,21 @@ async def test_healthz_embedded(settings):
     assert "redis" not in body["components"]
 
 
-async def test_healthz_with_redis(settings, redis_url):
-    r = await _healthz(_with(settings, redis_url=redis_url))
+async def test_healthz_with_redis(settings, api_entreprise_client, redis_url):
+    r = await _healthz(_with(settings, redis_url=redis_url), api_entreprise_client)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["mode"] == "distributed"
     assert body["components"]["redis"]["status"] == "ok"
 
 
-async def test_healthz_redis_down(settings, redis_url):
+async def test_healthz_redis_down(settings, api_entreprise_client, redis_url):
     # Redis answers at startup (the job queue connects then), then goes away: 503.
     async def lose_redis(app: FastAPI) -> None:
         await app.state.redis.aclose()
         app.state.redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
 
-    r = await _healthz(_with(settings, redis_url=redis_url), before=lose_redis)
+    r = await _healthz(_with(settings, redis_url=redis_url), api_entreprise_client, lose_redis)
     assert r.status_code == 503, r.text
     body = r.json()
     assert body["status"] != "ok"
@@ -58,8 +63,8 @@ async def test_healthz_redis_down(settings, redis_url):
     assert body["components"]["db"]["status"] == "ok"
 
 
-async def test_healthz_db_down(settings):
+async def test_healthz_db_down(settings, api_entreprise_client):
     nowhere = "postgresql://postgres@127.0.0.1:1/vigie"  # nothing listens on port 1
-    r = await _healthz(_with(settings, database_url=nowhere, redis_url=None))
+    r = await _healthz(_with(settings, database_url=nowhere, redis_url=None), api_entreprise_client)
     assert r.status_code == 503, r.text
     assert r.json()["components"]["db"]["status"] == "down"

@@ -12,17 +12,20 @@ from tests.api.conftest import assert_problem
 from tests.factories import prefix_of, random_siret
 
 
-async def _dump_database(engine) -> str:  # type: ignore[no-untyped-def]
+async def _dump_database(sessionmaker) -> str:  # type: ignore[no-untyped-def]
     """Every row of every table, as text."""
     chunks = []
-    async with engine.connect() as conn:
+    async with unit_of_work(sessionmaker) as session:
+        conn = await session.connection()
         for table in metadata.sorted_tables:
             rows = (await conn.execute(select(table))).all()
             chunks.append(f"{table.name}: {rows!r}")
     return "\n".join(chunks)
 
 
-async def test_created_key_is_shown_once_and_stored_as_hash(client, make_key, make_buyer, engine):
+async def test_created_key_is_shown_once_and_stored_as_hash(
+    client, make_key, make_buyer, sessionmaker
+):
     admin = await make_key("admin")
     buyer = await make_buyer()
     r = await client.post(
@@ -46,13 +49,13 @@ async def test_created_key_is_shown_once_and_stored_as_hash(client, make_key, ma
     assert "key_hash" not in listed.text
 
     # ...and nothing in the database holds it
-    dump = await _dump_database(engine)
+    dump = await _dump_database(sessionmaker)
     assert prefix in dump  # the dump is real
     assert key not in dump
     assert key[len(prefix) + 1 :] not in dump
 
 
-async def test_last_used_at_recorded(client, make_key, make_buyer, sessionmaker, engine):
+async def test_last_used_at_recorded(client, make_key, make_buyer, sessionmaker):
     headers = await make_key("officer", buyer=await make_buyer())
     prefix = prefix_of(headers["Authorization"])
 
@@ -66,8 +69,8 @@ async def test_last_used_at_recorded(client, make_key, make_buyer, sessionmaker,
     first = await last_used()
     assert first is not None and first.tzinfo is not None
     # an older use is refreshed on the next request
-    async with engine.begin() as conn:
-        await conn.execute(
+    async with unit_of_work(sessionmaker) as session:
+        await session.exec(
             update(ApiKey)
             .where(ApiKey.prefix == prefix)  # type: ignore[arg-type]
             .values(last_used_at=first - timedelta(hours=1))

@@ -31,9 +31,16 @@ def fake_pdf(n: int, size: int = 4000) -> bytes:
 
 
 @pytest.fixture
-async def doc_sm(tmp_path: Path) -> AsyncIterator[SessionMaker]:
-    """A database of its own (tamper tests drop the journal's guard): PostgreSQL when
-    DATABASE_URL says so, else a SQLite file."""
+async def doc_sm(
+    sessionmaker: SessionMaker, real_commits: bool, tmp_path: Path
+) -> AsyncIterator[SessionMaker]:
+    """The archive tests' sessions. By default the test's rolled-back connection: the database
+    is empty at the start (journal seq 1 is the test's own) and the tamper tests' dropped guards
+    come back with the rollback. Tests marked `real_commits` get a database of their own:
+    PostgreSQL when DATABASE_URL says so, else a SQLite file."""
+    if not real_commits:
+        yield sessionmaker
+        return
     server = os.environ.get("DATABASE_URL", "")
     pg = server.startswith("postgres")
     if pg:
@@ -62,9 +69,9 @@ class Parties:
 
 @pytest.fixture
 async def parties(doc_sm: SessionMaker) -> Parties:
-    siren = f"{uuid.uuid4().int % 10**9:09d}"
+    siren = "552049447"
     async with unit_of_work(doc_sm) as session:
-        buyer = Buyer(siret=f"{uuid.uuid4().int % 10**14:014d}", name="Commune de Test")
+        buyer = Buyer(siret="21750001600019", name="Commune de Test")
         supplier = Supplier(siren=siren, name="BTP Test")
         session.add_all([buyer, supplier])
         await session.flush()

@@ -41,7 +41,7 @@ async def world(client, sessionmaker, make_buyer, make_key, api_archive):
             return await archive_document(
                 session,
                 api_archive,
-                content=body or fake_pdf(n + hash(siret) % 10**6),
+                content=body or fake_pdf(n),
                 media_type=media,
                 doc_type="attestation_urssaf" if media == "application/pdf" else "insee_sirene",
                 supplier_id=supplier.id,

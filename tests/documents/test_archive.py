@@ -119,6 +119,7 @@ async def test_rotate_then_verify_clean(doc_sm, archive, parties) -> None:
     assert kinds[-1] == "archive.key_rotated"
 
 
+@pytest.mark.real_commits  # eight connections race for the journal's head
 async def test_concurrent_appends_never_fork_the_chain(doc_sm, archive) -> None:
     async def writer(n: int) -> None:
         async with unit_of_work(doc_sm) as session:
