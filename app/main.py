@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.buyers.router import router as buyers_router
+from app.compliance import queries as compliance_queries
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
@@ -34,6 +35,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine, app.state.sessionmaker = runtime.engine, runtime.sessionmaker
     app.state.redis, app.state.archive = runtime.redis, runtime.archive
     app.state.jobs, app.state.compliance = runtime.jobs, runtime.compliance
+
+    async def failed_checks() -> dict[str, object]:
+        async with runtime.sessionmaker() as session:
+            return await compliance_queries.failed_checks(session)
+
+    # Vigie's own failures (rejected token, missing privilege): a platform problem, shown here.
+    app.state.health_checks = {"checks": failed_checks}
     in_tests = settings.environment == "test"  # tests start the runner when they need it
     autostart = settings.jobs.autostart
     if runtime.runner is not None and (autostart or (autostart is None and not in_tests)):
@@ -77,7 +85,8 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
-        """Liveness and readiness: each component with its state; 503 when one is down."""
+        """Liveness and readiness: each component with its state; 503 when one is down, and
+        `warning` when checks fail on Vigie's side (token, privileges: see `components.checks`)."""
         components: dict[str, Any] = {}
         try:
             async with request.app.state.engine.connect() as conn:
@@ -92,14 +101,20 @@ def create_app(
             except Exception as exc:
                 components["redis"] = {"status": "down", "error": type(exc).__name__}
         for name, check in getattr(request.app.state, "health_checks", {}).items():
-            components[name] = await check()
-        ok = all(c.get("status") == "ok" for c in components.values())
+            try:
+                components[name] = await check()
+            except Exception as exc:
+                components[name] = {"status": "down", "error": type(exc).__name__}
+        # A component down makes the instance unready (503); a warning (checks failing on
+        # Vigie's side) is shown without taking the API out of service.
+        states = {c.get("status") for c in components.values()}
+        down = bool(states - {"ok", "warning"})
         body = {
-            "status": "ok" if ok else "degraded",
+            "status": "degraded" if down else ("warning" if "warning" in states else "ok"),
             "mode": "embedded" if settings.embedded else "distributed",
             "components": components,
         }
-        return JSONResponse(body, status_code=200 if ok else 503)
+        return JSONResponse(body, status_code=503 if down else 200)
 
     app.include_router(buyers_router)
     app.include_router(keys_router)

@@ -397,3 +397,21 @@ async def status_counts(session: AsyncSession) -> Counter[tuple[str, str]]:
         col(RequirementState.active)
     )
     return Counter((r, s or "missing") for r, s in (await session.exec(query)).all())
+
+
+async def failed_checks(session: AsyncSession) -> dict[str, object]:
+    """Vigie's own failures (rejected token, missing privilege, unusable answer) on the last
+    attempt of active requirements: a platform problem for `/healthz`, never the suppliers'."""
+    from sqlalchemy import func
+
+    query = select(func.count()).where(
+        col(RequirementState.active), col(RequirementState.alert).is_not(None)
+    )
+    count = int((await session.exec(query)).one())
+    out: dict[str, object] = {"status": "ok" if count == 0 else "warning", "failed_checks": count}
+    if count:
+        out["detail"] = (
+            "Des vérifications échouent du fait de Vigie (jeton, droits ou réponse inexploitable "
+            "de la source) : voir les alertes des exigences."
+        )
+    return out

@@ -65,3 +65,28 @@ async def test_a_supplier_in_order_stays_in_order_when_vigie_fails_later(
     requirements = {q["type"]: q for q in body["requirements"]}
     assert all(q["status"] == "valid" and q["alert"] for q in requirements.values())
     assert all("check_failed" in {x["code"] for x in q["reasons"]} for q in requirements.values())
+
+
+async def test_healthz_shows_the_platform_problem_without_going_down(
+    client, make_buyer, make_key, runtime, profile
+):
+    r = await client.get("/healthz")
+    assert r.status_code == 200
+    before = r.json()["components"]["checks"]["failed_checks"]  # other tests' rows may count
+    good = runtime.compliance.client
+    runtime.compliance.client = good.with_token("a-token-the-source-does-not-know")
+    try:
+        headers = await make_key(Role.OFFICER, buyer=await make_buyer())
+        payload = contract_for(profile("compliant"))
+        assert (
+            await client.post("/v1/contracts", json=payload, headers=headers)
+        ).status_code == 201
+        await settle(runtime)
+    finally:
+        runtime.compliance.client = good
+    r = await client.get("/healthz")
+    assert r.status_code == 200  # the API serves; the operator sees the problem
+    body = r.json()
+    assert body["status"] == "warning"
+    assert body["components"]["checks"]["status"] == "warning"
+    assert body["components"]["checks"]["failed_checks"] >= before + 3
