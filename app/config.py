@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"
+MIN_SECRET_KEY_BYTES = 32  # signs sessions and links: 256 bits at least in production
 VAR_DIR = Path("var")
 
 
@@ -25,6 +26,8 @@ class ApiEntrepriseSettings(BaseModel):
     documents_per_minute: int = Field(50, ge=1)
     json_timeout: float = 5.0
     document_timeout: float = 12.0
+    # Added to the default document hosts, which follow the base URL (see
+    # app/integrations/api_entreprise/documents.py `default_document_hosts`).
     document_hosts: list[str] = Field(default_factory=list)
     max_document_bytes: int = 10 * 1024 * 1024
     # Rate-limit window (upstream: 60 s; shorter only for tests/benchmarks against the sandbox),
@@ -35,6 +38,9 @@ class ApiEntrepriseSettings(BaseModel):
     # Providers publish nightly maintenance windows (spec `x-maintenances`): no call is made
     # inside one, the check waits for its end. The sandbox has none (see app/runtime.py).
     maintenance_windows: bool = True
+    # The longest wait an upstream hint (`Retry-After`, `meta.retry_in`, `RateLimit-Reset`) may
+    # impose before the next try; longer hints are clamped to it (and the reason says so).
+    max_retry_seconds: float = Field(259200.0, ge=60)
 
 
 class ArchiveSettings(BaseModel):
@@ -81,6 +87,8 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="ignore",
         case_sensitive=False,
+        # A refused start prints the error: it must not print SECRET_KEY or a token with it.
+        hide_input_in_errors=True,
     )
 
     environment: Literal["development", "production", "test"] = "development"
@@ -113,9 +121,17 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> "Settings":
-        if self.is_production and self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+        if not self.is_production:
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret == DEFAULT_SECRET_KEY:
             raise ValueError(
                 "SECRET_KEY still has its development default: refusing to start in production"
+            )
+        if len(secret.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes: refusing to start in "
+                "production (set it to a random value, e.g. `openssl rand -hex 32`)"
             )
         return self
 

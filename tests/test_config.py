@@ -47,7 +47,7 @@ def test_env_var_names(monkeypatch):
         "API_ENTREPRISE__JSON_PER_MINUTE": "100",
         "ARCHIVE__DIR": "/srv/archive",
         "ARCHIVE__MASTER_KEYS": "k1:abc",
-        "SECRET_KEY": "not-the-default",
+        "SECRET_KEY": "not-the-default-and-long-enough-0123",
         "ENVIRONMENT": "production",
     }
     for name, value in env.items():
@@ -108,8 +108,39 @@ def test_production_refuses_default_secret(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", DEFAULT_SECRET_KEY)
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings()
-    monkeypatch.setenv("SECRET_KEY", "a-real-secret-from-the-vault")
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret-from-the-vault-0123456789")
     assert Settings().is_production
+
+
+@pytest.mark.parametrize("secret", ["s3cr3t-tiny", "x" * 31, "é" * 15])
+def test_production_refuses_a_short_secret(monkeypatch, secret):
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", secret)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    (error,) = caught.value.errors()
+    assert error["msg"].startswith("Value error, SECRET_KEY is shorter than 32 bytes")
+    assert secret not in str(caught.value)  # the secret itself is never echoed
+
+
+def test_a_32_byte_secret_is_enough_in_production(monkeypatch):
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "é" * 16)  # 16 characters, 32 bytes in UTF-8
+    assert Settings().is_production
+
+
+def test_development_tolerates_a_short_secret(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "short")
+    assert not Settings().is_production
+
+
+def test_max_retry_seconds_defaults_to_three_days(monkeypatch):
+    assert Settings().api_entreprise.max_retry_seconds == 259200
+    monkeypatch.setenv("API_ENTREPRISE__MAX_RETRY_SECONDS", "3600")
+    assert Settings().api_entreprise.max_retry_seconds == 3600
+    monkeypatch.setenv("API_ENTREPRISE__MAX_RETRY_SECONDS", "1")
+    with pytest.raises(ValidationError, match="max_retry_seconds"):
+        Settings()
 
 
 def test_development_tolerates_default_secret():
