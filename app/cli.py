@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api_calls.cli import api_entreprise_app
+from app.buyers.cli import token_app
 from app.compliance.cli import check_command, sweep_command
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
@@ -22,6 +23,7 @@ app = typer.Typer(help="Vigie: the duty of vigilance of public buyers.", no_args
 buyers_app = typer.Typer(help="Buyers (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(buyers_app, name="buyers")
+buyers_app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
 app.add_typer(archive_app, name="archive")
 app.add_typer(api_entreprise_app, name="api-entreprise")

@@ -1,6 +1,7 @@
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.common import utcnow, uuid7
@@ -30,3 +31,21 @@ class BuyerCreate(SQLModel):
 class BuyerPublic(BuyerBase):
     id: uuid.UUID
     created_at: datetime
+
+
+class BuyerToken(SQLModel, table=True):
+    """A buyer's own API Entreprise token, sealed like an archived document (AES-256-GCM under a
+    fresh data key wrapped by the archive's master key `key_id`): never stored in clear.
+
+    `token_hash` (first 12 hex of its SHA-256) and `expires_at` (the JWT's `exp`) let the
+    doctor and the logs name and age the token without unsealing it."""
+
+    __tablename__ = "buyer_tokens"
+
+    buyer_id: uuid.UUID = Field(foreign_key="buyers.id", primary_key=True)
+    sealed: bytes = Field(sa_type=sa.LargeBinary)
+    key_id: str = Field(max_length=64)
+    wrapped_key: bytes = Field(sa_type=sa.LargeBinary)
+    token_hash: str = Field(max_length=12)
+    expires_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
