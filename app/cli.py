@@ -20,6 +20,26 @@ from app.integrations.sandbox.cli import sandbox_app
 from app.keys.models import Role
 
 app = typer.Typer(help="Vigie: the duty of vigilance of public buyers.", no_args_is_help=True)
+
+# Commands that call the upstream or archive evidence: in production they refuse to run on the
+# built-in sandbox (the operator's tools — migrate, keys, buyers, archive, api-entreprise — stay
+# available to fix the configuration).
+UPSTREAM_COMMANDS = frozenset({"serve", "sweep", "check", "demo"})
+
+
+@app.callback()
+def _refuse_unsafe_production(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand not in UPSTREAM_COMMANDS:
+        return
+    from app.runtime import UnsafeConfiguration, refuse_unsafe_production
+
+    try:
+        refuse_unsafe_production(get_settings())
+    except UnsafeConfiguration as exc:
+        Console(stderr=True, soft_wrap=True).print(f"[red]Error[/red]: {exc}")
+        raise typer.Exit(1) from None
+
+
 buyers_app = typer.Typer(help="Buyers (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(buyers_app, name="buyers")

@@ -28,6 +28,29 @@ from app.jobs import ArqJobQueue, InProcessRunner, JobQueue, Periodic
 log = logging.getLogger("vigie")
 
 
+class UnsafeConfiguration(RuntimeError):
+    """The process must not start with this configuration (one sentence, the variable to set)."""
+
+
+def refuse_unsafe_production(settings: Settings) -> None:
+    """Production never runs on invented data: no built-in sandbox, a real upstream and a token.
+    Documents the sandbox served are legal evidence nowhere (the rules ignore them outside
+    development); this keeps a production process from creating any."""
+    if not settings.is_production:
+        return
+    ae = settings.api_entreprise
+    if not ae.base_url:
+        raise UnsafeConfiguration(
+            "ENVIRONMENT=production without API_ENTREPRISE__BASE_URL: set it to "
+            "https://entreprise.api.gouv.fr (production never starts the built-in sandbox)."
+        )
+    if ae.token is None or not ae.token.get_secret_value():
+        raise UnsafeConfiguration(
+            "ENVIRONMENT=production without API_ENTREPRISE__TOKEN: set the platform's API "
+            "Entreprise token (production never calls the upstream without one)."
+        )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -51,6 +74,7 @@ class Runtime:
             limits=self.settings.jobs,
             upstream=self.settings.api_entreprise,
             write_lock=self.write_lock,
+            sandbox=self.sandbox is not None,
         )
 
     @property
@@ -100,7 +124,10 @@ async def build_runtime(
 ) -> Runtime:
     """Build every shared component once. `jobs`: a queue made by the caller (the arq worker's
     own pool); `in_process=True` forces the in-process runner (`vigie sweep`, `vigie check`);
-    `client`: an API Entreprise client made by the caller (tests), so no sandbox starts."""
+    `client`: an API Entreprise client made by the caller (tests), so no sandbox starts.
+    Raises `UnsafeConfiguration` for a production configuration that would use invented data."""
+    if client is None:
+        refuse_unsafe_production(settings)
     engine = engine or make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None

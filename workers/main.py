@@ -73,7 +73,14 @@ class WorkerSettings:
 def main(argv: list[str]) -> None:
     from arq import run_worker
 
+    from app.runtime import UnsafeConfiguration, refuse_unsafe_production
+
     logging.basicConfig(level=_settings.log_level)
+    try:
+        refuse_unsafe_production(_settings)
+    except UnsafeConfiguration as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     run_worker(WorkerSettings, burst="--burst" in argv)  # type: ignore[arg-type]
 
 

@@ -137,6 +137,7 @@ async def _persist(
             valid_from=o.valid_from,
             valid_until=o.valid_until,
             security_code=o.security_code,
+            sandbox=ctx.sandbox,
         )
         document_ids.append(str(archived.id))
     if got.company_name:
@@ -173,7 +174,10 @@ async def _persist(
         check.done = False
     else:
         evidence = Evidence(
-            kind=got.kind, document_id=document_ids[0] if document_ids else None, **got.evidence
+            kind=got.kind,
+            document_id=document_ids[0] if document_ids else None,
+            sandbox=ctx.sandbox,
+            **got.evidence,
         )
         # A check earlier than the due date's tolerance window (a contract registered ahead of
         # its notification, or a fresh document fetched when the previous one ended between due

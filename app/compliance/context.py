@@ -34,6 +34,8 @@ class ComplianceContext:
     # SQLite has one writer and the journal's seq is taken under its write lock: the engine's
     # own write units take turns in this process (PostgreSQL: None, row locks do the work).
     write_lock: asyncio.Lock | None = None
+    # The client talks to the built-in sandbox: what it archives is marked as invented data.
+    sandbox: bool = False
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """One unit of work of the engine: committed at the end, its jobs sent after."""

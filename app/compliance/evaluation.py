@@ -37,6 +37,7 @@ def policy_from(settings: Settings) -> CompliancePolicy:
         tolerance_days=c.tolerance_days,
         cpv_requirements=table,
         registration_not_compulsory=frozenset(x.upper() for x in c.registration_not_compulsory),
+        sandbox_counts=settings.environment in ("development", "test"),
     )
 
 

@@ -97,6 +97,7 @@ async def archive_document(
     valid_from: date | None,
     valid_until: date | None,
     security_code: str | None,
+    sandbox: bool = False,
 ) -> Document:
     """Encrypt and store `content`, then add its row and journal entry (flushed, not committed).
 
@@ -129,6 +130,7 @@ async def archive_document(
         valid_from=valid_from,
         valid_until=valid_until,
         security_code=security_code,
+        sandbox=sandbox,
         key_id=sealed.key_id,
         wrapped_key=sealed.wrapped_key,
         journal_seq=0,

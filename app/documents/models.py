@@ -26,6 +26,8 @@ class DocumentBase(SQLModel):
     valid_from: date | None = None
     valid_until: date | None = None
     security_code: str | None = Field(default=None, max_length=32)
+    # Served by the built-in sandbox (invented data for development): never evidence elsewhere.
+    sandbox: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Document(DocumentBase, table=True):

@@ -79,6 +79,7 @@ async def test_each_profile_gets_its_status(
             )
         ).all()
         assert {d.media_type for d in docs} == {"application/pdf", "application/json"}
+        assert all(d.sandbox for d in docs)  # invented data, marked as such
         checks = (
             await session.exec(
                 select(Check).where(

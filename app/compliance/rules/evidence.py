@@ -48,6 +48,9 @@ class Evidence:
     proceedings_on: date | None = None  # the date of the judgment opening the proceedings
     document_id: str | None = None
     reference: str | None = None  # the upstream call reference (X-Request-ID)
+    # Served by the built-in sandbox (invented data for development and tests): it proves
+    # nothing, so it counts only where the policy says so (`CompliancePolicy.sandbox_counts`).
+    sandbox: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", EvidenceKind(self.kind))

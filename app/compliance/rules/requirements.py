@@ -72,6 +72,9 @@ class CompliancePolicy:
     # certificate can never satisfy two consecutive due dates, and an URSSAF attestation obtained
     # within it is still well under six months old on the due date.
     tolerance_days: int = 30
+    # Evidence the built-in sandbox served counts in development and tests only: anywhere else
+    # it is as if nothing had been checked (invented data is no proof, L8222-1 C. trav.).
+    sandbox_counts: bool = True
     # D8222-5 1° C. trav.: the URSSAF (or MSA) attestation must be less than six months old.
     urssaf_max_age_months: int = 6
     cpv_requirements: Mapping[str, tuple[RequirementType, ...]] = field(
