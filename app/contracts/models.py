@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.common import utcnow, uuid7
+from app.compliance.rules import OverallStatus
 from app.contracts.parsing import SECTOR_REQUIREMENTS, parse_amount, parse_cpv
 from app.db import AwareDateTime
 from app.identifiers import OptionalSiren, OptionalSiret
@@ -174,6 +175,10 @@ class ContractPublic(SQLModel):
     cpv_code: str | None
     extra_requirements: list[str]
     holders: list[HolderPublic]
+    status: OverallStatus = Field(
+        description="The contract's compliance: its worst holder's, as in `GET "
+        "/v1/contracts/{id}/compliance` (which gives the reasons)"
+    )
     created_at: datetime
     updated_at: datetime
 

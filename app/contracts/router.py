@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from app.compliance.rules import OverallStatus
 from app.compliance.scheduling import plan_contract_later
-from app.contracts import service
+from app.contracts import queries, service
 from app.contracts.models import ContractCreate, ContractPage, ContractPublic, ContractUpdate
-from app.deps import BuyerCaller, SessionDep, SettingsDep
+from app.deps import BuyerCaller, ComplianceDep, SessionDep, SettingsDep
 from app.identifiers import OptionalSiren
 from app.pagination import Cursor, Limit, next_cursor
 
@@ -25,6 +26,7 @@ async def create_contract(
     caller: BuyerCaller,
     session: SessionDep,
     settings: SettingsDep,
+    compliance: ComplianceDep,
     response: Response,
 ) -> ContractPublic:
     """Register a contract at or above the vigilance threshold, with its holders.
@@ -34,7 +36,11 @@ async def create_contract(
     """
     assert caller.buyer_id is not None
     saved = await service.create_contract(
-        session, caller.buyer_id, data, threshold=settings.vigilance_threshold_ht
+        session,
+        caller.buyer_id,
+        data,
+        threshold=settings.vigilance_threshold_ht,
+        policy=compliance.policy,
     )
     if not saved.created:
         response.status_code = status.HTTP_200_OK
@@ -46,6 +52,7 @@ async def create_contract(
 async def list_contracts(
     caller: BuyerCaller,
     session: SessionDep,
+    compliance: ComplianceDep,
     cursor: Cursor = None,
     limit: Limit = 50,
     reference: str | None = None,
@@ -53,30 +60,38 @@ async def list_contracts(
     active_on: Annotated[
         date | None, Query(description="Contracts in execution on this date")
     ] = None,
+    status_: Annotated[
+        list[OverallStatus] | None,
+        Query(alias="status", description="Overall statuses (repeatable: `?status=a&status=b`)"),
+    ] = None,
 ) -> ContractPage:
-    """The caller's contracts, oldest first, by pages (`next_cursor`)."""
+    """The caller's contracts, oldest first, by pages (`next_cursor`), each with its `status`.
+
+    The `status` filter is computed, not stored: the contracts are read by batches of 200 after the cursor
+    until the page is full, so a status few contracts have costs a scan of the buyer's contracts
+    (about three queries per 200 contracts); the other filters narrow that scan first.
+    """
     assert caller.buyer_id is not None
-    rows = await service.list_contracts(
-        session,
-        caller.buyer_id,
-        after=cursor,
-        limit=limit + 1,
+    filters = queries.ContractFilters(
         reference=reference,
         supplier_siren=supplier,
         active_on=active_on,
+        statuses=frozenset(status_ or ()),
     )
-    items = await service.to_public_many(session, rows[:limit])
-    return ContractPage(items=items, next_cursor=next_cursor(rows, limit))
+    items = await queries.list_page(
+        session, caller.buyer_id, filters, after=cursor, limit=limit, policy=compliance.policy
+    )
+    return ContractPage(items=items[:limit], next_cursor=next_cursor(items, limit))
 
 
 @router.get("/{contract_id}", response_model=ContractPublic)
 async def get_contract(
-    contract_id: uuid.UUID, caller: BuyerCaller, session: SessionDep
+    contract_id: uuid.UUID, caller: BuyerCaller, session: SessionDep, compliance: ComplianceDep
 ) -> ContractPublic:
-    """One contract of the caller's buyer."""
+    """One contract of the caller's buyer, with its overall `status`."""
     assert caller.buyer_id is not None
     contract = await service.get_contract(session, caller.buyer_id, contract_id)
-    return await service.to_public(session, contract)
+    return await queries.to_public(session, contract, policy=compliance.policy)
 
 
 @router.patch("/{contract_id}", response_model=ContractPublic)
@@ -86,6 +101,7 @@ async def amend_contract(
     caller: BuyerCaller,
     session: SessionDep,
     settings: SettingsDep,
+    compliance: ComplianceDep,
 ) -> ContractPublic:
     """Record an amendment (avenant): amount, end of execution, holders. Each change is kept."""
     assert caller.buyer_id is not None
@@ -96,6 +112,7 @@ async def amend_contract(
         data,
         threshold=settings.vigilance_threshold_ht,
         by_key_prefix=caller.prefix,
+        policy=compliance.policy,
     )
     plan_contract_later(session, contract_id)
     return amended

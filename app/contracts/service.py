@@ -1,4 +1,5 @@
-"""Contracts: create (idempotent on the buyer's reference), read, list, amend."""
+"""Contracts: create (idempotent on the buyer's reference), read one, amend (the read side of
+pages and lists is `queries.py`)."""
 
 import hashlib
 import json
@@ -13,6 +14,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.common import utcnow
+from app.compliance.rules import CompliancePolicy
 from app.compliance.rules.calendar import add_months
 from app.contracts.models import (
     Contract,
@@ -22,10 +24,9 @@ from app.contracts.models import (
     ContractPublic,
     ContractUpdate,
     HolderIn,
-    HolderPublic,
 )
+from app.contracts.queries import holder_rows, to_public
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
-from app.suppliers.models import Supplier
 from app.suppliers.service import ensure_supplier
 
 
@@ -130,8 +131,14 @@ async def _set_holders(session: AsyncSession, contract: Contract, holders: list[
 
 
 async def create_contract(
-    session: AsyncSession, buyer_id: uuid.UUID, data: ContractCreate, *, threshold: Decimal
+    session: AsyncSession,
+    buyer_id: uuid.UUID,
+    data: ContractCreate,
+    *,
+    threshold: Decimal,
+    policy: CompliancePolicy | None = None,
 ) -> Saved:
+    policy = policy or CompliancePolicy()
     _check_amount(data.amount_ht, threshold)
     ends_on = _resolve_end(data.notified_on, data.ends_on, data.duration_months)
     holders = _dedupe(data.holders)
@@ -155,7 +162,7 @@ async def create_contract(
                 session.add(contract)
                 await session.flush()
                 await _set_holders(session, contract, holders)
-            return Saved(await to_public(session, contract), created=True)
+            return Saved(await to_public(session, contract, policy=policy), created=True)
         except IntegrityError:  # a concurrent post of the same reference won the race
             existing = await _by_reference(session, buyer_id, data.reference)
             if existing is None:
@@ -167,7 +174,7 @@ async def create_contract(
             code="contract_reference_conflict",
             title="Référence déjà utilisée",
         )
-    return Saved(await to_public(session, existing), created=False)
+    return Saved(await to_public(session, existing, policy=policy), created=False)
 
 
 async def _by_reference(
@@ -194,6 +201,7 @@ async def amend_contract(
     *,
     threshold: Decimal,
     by_key_prefix: str | None = None,
+    policy: CompliancePolicy | None = None,
 ) -> ContractPublic:
     contract = await get_contract(session, buyer_id, contract_id)
     given = data.model_dump(exclude_unset=True)
@@ -232,7 +240,7 @@ async def amend_contract(
             ContractAmendment(contract_id=contract.id, changes=changes, by_key_prefix=by_key_prefix)
         )
         await session.flush()
-    return await to_public(session, contract)
+    return await to_public(session, contract, policy=policy or CompliancePolicy())
 
 
 def _plain(value: Any) -> Any:
@@ -240,77 +248,10 @@ def _plain(value: Any) -> Any:
 
 
 async def _holders_in(session: AsyncSession, contract: Contract) -> list[HolderIn]:
-    rows = (await _holder_rows(session, [contract.id])).get(contract.id, [])
+    rows = (await holder_rows(session, [contract.id])).get(contract.id, [])
     return [
         HolderIn.model_construct(
             siren=s.siren, siret=h.siret, foreign_id=s.foreign_id, country=s.country, name=s.name
         )
         for h, s in rows
     ]
-
-
-async def _holder_rows(
-    session: AsyncSession, contract_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[tuple[ContractHolder, Supplier]]]:
-    query = (
-        select(ContractHolder, Supplier)
-        .join(Supplier, col(Supplier.id) == ContractHolder.supplier_id)
-        .where(col(ContractHolder.contract_id).in_(contract_ids))
-        .order_by(col(Supplier.id))
-    )
-    out: dict[uuid.UUID, list[tuple[ContractHolder, Supplier]]] = {}
-    for holder, supplier in (await session.exec(query)).all():
-        out.setdefault(holder.contract_id, []).append((holder, supplier))
-    return out
-
-
-async def to_public_many(session: AsyncSession, contracts: list[Contract]) -> list[ContractPublic]:
-    rows = await _holder_rows(session, [c.id for c in contracts])  # one query, not one per contract
-    return [
-        ContractPublic(
-            **c.model_dump(exclude={"buyer_id", "content_hash"}),
-            holders=[
-                HolderPublic(
-                    supplier_id=s.id,
-                    siren=s.siren,
-                    siret=h.siret,
-                    foreign_id=s.foreign_id,
-                    country=s.country,
-                    name=s.name,
-                )
-                for h, s in rows.get(c.id, [])
-            ],
-        )
-        for c in contracts
-    ]
-
-
-async def to_public(session: AsyncSession, contract: Contract) -> ContractPublic:
-    return (await to_public_many(session, [contract]))[0]
-
-
-async def list_contracts(
-    session: AsyncSession,
-    buyer_id: uuid.UUID,
-    *,
-    after: uuid.UUID | None = None,
-    limit: int = 50,
-    reference: str | None = None,
-    supplier_siren: str | None = None,
-    active_on: date | None = None,
-) -> list[Contract]:
-    query = select(Contract).where(Contract.buyer_id == buyer_id)
-    if after is not None:
-        query = query.where(Contract.id > after)
-    if reference is not None:
-        query = query.where(Contract.reference == reference)
-    if active_on is not None:
-        query = query.where(Contract.notified_on <= active_on, Contract.ends_on >= active_on)
-    if supplier_siren is not None:
-        holders = (
-            select(ContractHolder.contract_id)
-            .join(Supplier, col(Supplier.id) == ContractHolder.supplier_id)
-            .where(Supplier.siren == supplier_siren)
-        )
-        query = query.where(col(Contract.id).in_(holders))
-    return list((await session.exec(query.order_by(col(Contract.id)).limit(limit))).all())
