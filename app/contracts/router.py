@@ -1,18 +1,68 @@
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel
 
 from app.compliance.rules import OverallStatus
 from app.compliance.scheduling import plan_contract_later
 from app.contracts import queries, service
 from app.contracts.models import ContractCreate, ContractPage, ContractPublic, ContractUpdate
 from app.deps import BuyerCaller, ComplianceDep, SessionDep, SettingsDep
+from app.errors import ValidationFailed, field_error
 from app.identifiers import OptionalSiren
 from app.pagination import Cursor, Limit, next_cursor
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
+
+
+# --- a filter the API does not know is an error, never silently ignored ------------------------
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route reads: its own and its dependencies' (by alias)."""
+    names: set[str] = set()
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        for field in current.query_params:
+            names.add(field.alias)
+            model = field.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):  # a query model
+                names |= {f.alias or n for n, f in model.model_fields.items()}
+        stack.extend(current.dependencies)
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """422 `unknown_parameter` for a query parameter the route does not declare.
+
+    `?stauts=x` would otherwise be ignored and answer the unfiltered list, as if it were the
+    filtered one. Declare it after the caller's dependency, so a request without a key is a 401.
+    """
+    known = _query_names(request.scope["route"].dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if not unknown:
+        return
+    named = ", ".join(f"« {name} »" for name in unknown)
+    several = len(unknown) > 1
+    raise ValidationFailed(
+        f"{'Paramètres inconnus' if several else 'Paramètre inconnu'} : {named}. Paramètres "
+        f"acceptés ici : {', '.join(sorted(known)) or 'aucun'}.",
+        code="unknown_parameter",
+        title="Paramètre inconnu",
+        errors=[
+            field_error(f"#/query/{name}", f"Paramètre « {name} » inconnu.", "unknown_parameter")
+            for name in unknown
+        ],
+    )
+
+
+KnownQueryOnly = Annotated[None, Depends(reject_unknown_query)]
+
+
+# --- routes ------------------------------------------------------------------------------------
 
 
 @router.post(
@@ -53,6 +103,7 @@ async def list_contracts(
     caller: BuyerCaller,
     session: SessionDep,
     compliance: ComplianceDep,
+    _known: KnownQueryOnly,
     cursor: Cursor = None,
     limit: Limit = 50,
     reference: str | None = None,
@@ -67,7 +118,8 @@ async def list_contracts(
 ) -> ContractPage:
     """The caller's contracts, oldest first, by pages (`next_cursor`), each with its `status`.
 
-    The `status` filter is computed, not stored: the contracts are read by batches of 200 after the cursor
+    An unknown query parameter is a 422 (`unknown_parameter`), never ignored. The `status`
+    filter is computed, not stored: the contracts are read by batches of 200 after the cursor
     until the page is full, so a status few contracts have costs a scan of the buyer's contracts
     (about three queries per 200 contracts); the other filters narrow that scan first.
     """

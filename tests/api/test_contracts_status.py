@@ -1,5 +1,5 @@
-"""Each contract's overall status in the list and in the contract, and the `status` filter across
-pages."""
+"""Each contract's overall status in the list and in the contract, the `status` filter across
+pages, and unknown query parameters refused (422 `unknown_parameter`)."""
 
 import uuid
 from datetime import date, timedelta
@@ -223,3 +223,43 @@ async def test_status_filter_exact_page_has_no_next_cursor(client, tenant, sessi
     page = (await client.get("/v1/contracts", params=params, headers=tenant.headers)).json()
     assert [c["id"] for c in page["items"]] == [c["id"] for c in refused]
     assert page["next_cursor"] is None
+
+
+# --- unknown query parameters ------------------------------------------------------------------
+
+
+async def test_unknown_parameter_is_refused(client, tenant):
+    await _create(client, tenant)
+    r = await client.get("/v1/contracts?stauts=non_compliant", headers=tenant.headers)
+    body = assert_problem(r, 422, "unknown_parameter")
+    assert "stauts" in body["detail"]
+    assert pointers(body) == {"#/query/stauts"}
+    assert body["errors"][0]["code"] == "unknown_parameter"
+
+
+async def test_several_unknown_parameters_are_all_named(client, tenant):
+    r = await client.get("/v1/contracts?limit=5&foo=1&Status=x", headers=tenant.headers)
+    body = assert_problem(r, 422, "unknown_parameter")
+    assert pointers(body) == {"#/query/foo", "#/query/Status"}
+    assert "foo" in body["detail"] and "Status" in body["detail"]
+
+
+async def test_every_declared_parameter_is_known(client, tenant):
+    contract = await _create(client, tenant)
+    params = {
+        "limit": 10,
+        "reference": contract["reference"],
+        "supplier": contract["holders"][0]["siren"],
+        "active_on": TODAY.isoformat(),
+        "status": "not_checked",
+    }
+    r = await client.get("/v1/contracts", params=params, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    assert [c["id"] for c in r.json()["items"]] == [contract["id"]]
+    r = await client.get(f"/v1/contracts?cursor={uuid.uuid4()}", headers=tenant.headers)
+    assert r.status_code == 200, r.text
+
+
+async def test_a_missing_key_is_answered_before_an_unknown_parameter(client):
+    r = await client.get("/v1/contracts?stauts=x")
+    assert_problem(r, 401, "missing_api_key")
