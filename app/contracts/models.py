@@ -186,3 +186,17 @@ class ContractPublic(SQLModel):
 class ContractPage(SQLModel):
     items: list[ContractPublic]
     next_cursor: str | None
+
+
+class AmendmentPublic(SQLModel):
+    id: uuid.UUID
+    changes: dict[str, Any] = Field(
+        description="Each changed field: `[before, after]` (holders: their identities)"
+    )
+    by_key_prefix: str | None = Field(description="The API key that recorded it")
+    created_at: datetime
+
+
+class AmendmentPage(SQLModel):
+    items: list[AmendmentPublic]
+    next_cursor: str | None

@@ -1,4 +1,4 @@
-"""The contracts' read side: public shapes with their status, and the filtered list."""
+"""The contracts' read side: public shapes with their status, the filtered list, the amendments."""
 
 import uuid
 from collections.abc import Sequence
@@ -9,7 +9,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.compliance.rules import CompliancePolicy, OverallStatus
-from app.contracts.models import Contract, ContractHolder, ContractPublic, HolderPublic
+from app.contracts.models import (
+    AmendmentPublic,
+    Contract,
+    ContractAmendment,
+    ContractHolder,
+    ContractPublic,
+    HolderPublic,
+)
 from app.contracts.status import Holders, contract_statuses
 from app.suppliers.models import Supplier
 
@@ -139,3 +146,19 @@ async def list_page(
             break
         after = rows[-1].id
     return found[: limit + 1]
+
+
+async def list_amendments(
+    session: AsyncSession, contract_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[AmendmentPublic]:
+    """A contract's amendments, oldest first (ids are time-ordered), up to `limit`."""
+    query = select(ContractAmendment).where(ContractAmendment.contract_id == contract_id)
+    if after is not None:
+        query = query.where(ContractAmendment.id > after)
+    rows = (await session.exec(query.order_by(col(ContractAmendment.id)).limit(limit))).all()
+    return [
+        AmendmentPublic(
+            id=a.id, changes=a.changes, by_key_prefix=a.by_key_prefix, created_at=a.created_at
+        )
+        for a in rows
+    ]

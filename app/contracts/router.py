@@ -8,7 +8,13 @@ from pydantic import BaseModel
 from app.compliance.rules import OverallStatus
 from app.compliance.scheduling import plan_contract_later
 from app.contracts import queries, service
-from app.contracts.models import ContractCreate, ContractPage, ContractPublic, ContractUpdate
+from app.contracts.models import (
+    AmendmentPage,
+    ContractCreate,
+    ContractPage,
+    ContractPublic,
+    ContractUpdate,
+)
 from app.deps import BuyerCaller, ComplianceDep, SessionDep, SettingsDep
 from app.errors import ValidationFailed, field_error
 from app.identifiers import OptionalSiren
@@ -168,3 +174,20 @@ async def amend_contract(
     )
     plan_contract_later(session, contract_id)
     return amended
+
+
+@router.get("/{contract_id}/amendments", response_model=AmendmentPage)
+async def list_amendments(
+    contract_id: uuid.UUID,
+    caller: BuyerCaller,
+    session: SessionDep,
+    _known: KnownQueryOnly,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> AmendmentPage:
+    """The contract's amendments, oldest first, by pages (`next_cursor`): each one's `changes`
+    (`[before, after]` per field), the key that recorded it and when."""
+    assert caller.buyer_id is not None
+    contract = await service.get_contract(session, caller.buyer_id, contract_id)
+    items = await queries.list_amendments(session, contract.id, after=cursor, limit=limit + 1)
+    return AmendmentPage(items=items[:limit], next_cursor=next_cursor(items, limit))
