@@ -1,6 +1,7 @@
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, field_validator, model_validator
@@ -10,8 +11,8 @@ from sqlmodel import Field, SQLModel
 
 from app.common import utcnow, uuid7
 from app.compliance.rules import OverallStatus
-from app.contracts.parsing import SECTOR_REQUIREMENTS, parse_amount, parse_cpv
-from app.db import AwareDateTime
+from app.contracts.parsing import CONTRACT_REQUIREMENTS, parse_amount, parse_cpv
+from app.db import AwareDateTime, StrEnumType
 from app.identifiers import OptionalSiren, OptionalSiret
 
 Amount = Annotated[
@@ -19,6 +20,13 @@ Amount = Annotated[
     BeforeValidator(parse_amount),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
 ]
+
+
+class SocialRegime(StrEnum):
+    """Who issues a French holder's attestation de vigilance (D8222-5 1° C. trav.)."""
+
+    GENERAL = "general"  # the URSSAF
+    MSA = "msa"  # the Mutualité sociale agricole, for the agricultural regime (L243-15 CSS)
 
 
 class Contract(SQLModel, table=True):
@@ -41,6 +49,9 @@ class Contract(SQLModel, table=True):
     extra_requirements: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # The contractor employs foreign workers: the list of them (D8254-2 to D8254-5 C. trav.,
+    # asked under R2143-8 C. commande publique) is a requirement, by upload.
+    foreign_workers: bool = False
     content_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
@@ -54,6 +65,10 @@ class ContractHolder(SQLModel, table=True):
     contract_id: uuid.UUID = Field(foreign_key="contracts.id", primary_key=True)
     supplier_id: uuid.UUID = Field(foreign_key="suppliers.id", primary_key=True, index=True)
     siret: str | None = Field(default=None, max_length=14)
+    # `msa`: the MSA's attestation replaces the URSSAF's for this holder (agricultural regime).
+    social_regime: SocialRegime = Field(
+        default=SocialRegime.GENERAL, sa_type=StrEnumType(SocialRegime, 16)
+    )
 
 
 class ContractAmendment(SQLModel, table=True):
@@ -79,6 +94,10 @@ class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
     foreign_id: str | None = Field(default=None, min_length=1, max_length=64)
     country: str | None = Field(default=None, min_length=2, max_length=2)
     name: str | None = Field(default=None, max_length=200)
+    social_regime: SocialRegime = Field(
+        default=SocialRegime.GENERAL,
+        description="`msa`: agricultural regime, the MSA's attestation replaces the URSSAF's",
+    )
 
     @model_validator(mode="after")
     def _one_identity(self) -> "HolderIn":
@@ -101,6 +120,12 @@ class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
                     "(hors FR : une entreprise française s'identifie par son SIREN) et un nom.",
                 )
             self.country = country
+            if self.social_regime != SocialRegime.GENERAL:
+                raise PydanticCustomError(
+                    "invalid_holder",
+                    "Le régime agricole (MSA) ne concerne que les entreprises françaises : une "
+                    "entreprise étrangère justifie de sa couverture sociale dans son pays.",
+                )
         return self
 
     def identity(self) -> tuple[str, ...]:
@@ -108,16 +133,34 @@ class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
             return ("siren", self.siren, self.siret or "")
         return ("foreign", self.country or "", self.foreign_id or "")
 
+    def content(self) -> tuple[str, ...]:
+        """The identity, and the regime when not the default: what an amendment compares and the
+        content hash covers (the default adds nothing, so hashes of older contracts still hold)."""
+        if self.social_regime == SocialRegime.GENERAL:
+            return self.identity()
+        return (*self.identity(), f"regime:{self.social_regime}")
+
 
 def _check_requirements(values: list[str]) -> list[str]:
-    unknown = sorted(set(values) - SECTOR_REQUIREMENTS)
+    unknown = sorted(set(values) - CONTRACT_REQUIREMENTS)
     if unknown:
         raise PydanticCustomError(
             "invalid_requirement",
             "Exigence inconnue : {unknown}. Valeurs possibles : {allowed}.",
-            {"unknown": ", ".join(unknown), "allowed": ", ".join(sorted(SECTOR_REQUIREMENTS))},
+            {"unknown": ", ".join(unknown), "allowed": ", ".join(sorted(CONTRACT_REQUIREMENTS))},
         )
     return sorted(set(values))
+
+
+_EXTRA_REQUIREMENTS = (
+    "Certificates the contract asks for (never inferred): fntp_card, qualibat, rge, cnetp, cibtp, "
+    "opqibi, probtp; `msa_vigilance`: the MSA's attestation instead of the URSSAF's for every "
+    "French holder"
+)
+_FOREIGN_WORKERS = (
+    "The contractor employs foreign workers: the list of them (D8254-2 to D8254-5 C. trav., "
+    "R2143-8 C. commande publique) is required, by upload"
+)
 
 
 class ContractCreate(SQLModel, extra="forbid"):
@@ -129,7 +172,8 @@ class ContractCreate(SQLModel, extra="forbid"):
     duration_months: int | None = Field(default=None, ge=1, le=1200)
     holders: list[HolderIn] = Field(min_length=1, max_length=50)
     cpv_code: Annotated[str | None, BeforeValidator(parse_cpv)] = None
-    extra_requirements: list[str] = Field(default_factory=list)
+    extra_requirements: list[str] = Field(default_factory=list, description=_EXTRA_REQUIREMENTS)
+    foreign_workers: bool = Field(default=False, description=_FOREIGN_WORKERS)
 
     _requirements = field_validator("extra_requirements")(_check_requirements)
 
@@ -148,7 +192,8 @@ class ContractUpdate(SQLModel, extra="forbid"):
     duration_months: int | None = Field(default=None, ge=1, le=1200)
     holders: list[HolderIn] | None = Field(default=None, min_length=1, max_length=50)
     cpv_code: Annotated[str | None, BeforeValidator(parse_cpv)] = None
-    extra_requirements: list[str] | None = None
+    extra_requirements: list[str] | None = Field(default=None, description=_EXTRA_REQUIREMENTS)
+    foreign_workers: bool | None = Field(default=None, description=_FOREIGN_WORKERS)
 
     _requirements = field_validator("extra_requirements")(
         lambda v: None if v is None else _check_requirements(v)
@@ -162,6 +207,9 @@ class HolderPublic(SQLModel):
     foreign_id: str | None
     country: str | None
     name: str | None
+    social_regime: SocialRegime | None = Field(
+        description="French holders only (null for a foreign one): `general` (URSSAF) or `msa`"
+    )
 
 
 class ContractPublic(SQLModel):
@@ -174,6 +222,7 @@ class ContractPublic(SQLModel):
     duration_months: int | None
     cpv_code: str | None
     extra_requirements: list[str]
+    foreign_workers: bool
     holders: list[HolderPublic]
     status: OverallStatus = Field(
         description="The contract's compliance: its worst holder's, as in `GET "

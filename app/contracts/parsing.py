@@ -14,6 +14,11 @@ from pydantic_core import PydanticCustomError
 SECTOR_REQUIREMENTS = frozenset(
     {"fntp_card", "qualibat", "rge", "cnetp", "cibtp", "opqibi", "probtp"}
 )
+# The MSA attestation instead of URSSAF's for every French holder of the contract (agricultural
+# regime: L243-15 CSS); a single holder is flagged with `social_regime: "msa"` instead.
+MSA_REQUIREMENT = "msa_vigilance"
+# What `extra_requirements` accepts.
+CONTRACT_REQUIREMENTS = SECTOR_REQUIREMENTS | {MSA_REQUIREMENT}
 
 MAX_AMOUNT = Decimal("999999999999.99")
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")

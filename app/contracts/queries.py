@@ -51,6 +51,7 @@ def _public(contract: Contract, holders: Holders, status: OverallStatus) -> Cont
                 foreign_id=s.foreign_id,
                 country=s.country,
                 name=s.name,
+                social_regime=h.social_regime if s.siren else None,
             )
             for h, s in holders.get(contract.id, [])
         ],

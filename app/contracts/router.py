@@ -89,6 +89,8 @@ async def create_contract(
 
     Idempotent on the buyer's `reference`: posting the same contract again answers 200 with the
     existing one; the same reference with other content answers 409 (amend it with PATCH).
+    A holder of the agricultural regime is flagged `social_regime: "msa"`; `foreign_workers: true`
+    makes the list of foreign employees a requirement.
     """
     assert caller.buyer_id is not None
     saved = await service.create_contract(

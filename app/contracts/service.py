@@ -93,7 +93,7 @@ def _resolve_end(notified_on: date, ends_on: date | None, duration: int | None) 
 
 
 def _content_hash(contract: Contract, holders: list[HolderIn]) -> str:
-    content = {
+    content: dict[str, Any] = {
         "reference": contract.reference,
         "object": contract.object,
         "amount_ht": f"{contract.amount_ht:.2f}",
@@ -101,8 +101,11 @@ def _content_hash(contract: Contract, holders: list[HolderIn]) -> str:
         "ends_on": contract.ends_on.isoformat(),
         "cpv_code": contract.cpv_code,
         "extra_requirements": sorted(contract.extra_requirements),
-        "holders": sorted(h.identity() for h in holders),
+        "holders": sorted(h.content() for h in holders),
     }
+    # Flags enter the hash only when set: hashes of contracts stored before them still match.
+    if contract.foreign_workers:
+        content["foreign_workers"] = True
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -125,7 +128,12 @@ async def _set_holders(session: AsyncSession, contract: Contract, holders: list[
     for holder in holders:
         supplier = await ensure_supplier(session, holder)
         session.add(
-            ContractHolder(contract_id=contract.id, supplier_id=supplier.id, siret=holder.siret)
+            ContractHolder(
+                contract_id=contract.id,
+                supplier_id=supplier.id,
+                siret=holder.siret,
+                social_regime=holder.social_regime,
+            )
         )
     await session.flush()
 
@@ -152,6 +160,7 @@ async def create_contract(
         duration_months=data.duration_months,
         cpv_code=data.cpv_code,
         extra_requirements=data.extra_requirements,
+        foreign_workers=data.foreign_workers,
         content_hash="",
     )
     contract.content_hash = _content_hash(contract, holders)
@@ -213,7 +222,7 @@ async def amend_contract(
         if ends_on != contract.ends_on:
             changes["ends_on"] = [contract.ends_on.isoformat(), ends_on.isoformat()]
         contract.ends_on, contract.duration_months = ends_on, data.duration_months
-    for field in ("object", "amount_ht", "cpv_code", "extra_requirements"):
+    for field in ("object", "amount_ht", "cpv_code", "extra_requirements", "foreign_workers"):
         # null means "unchanged" for required fields; the optional CPV code is cleared by null.
         if (
             field in given
@@ -225,10 +234,10 @@ async def amend_contract(
     holders = await _holders_in(session, contract)
     if data.holders is not None:
         new_holders = _dedupe(data.holders)
-        if sorted(h.identity() for h in new_holders) != sorted(h.identity() for h in holders):
+        if sorted(h.content() for h in new_holders) != sorted(h.content() for h in holders):
             changes["holders"] = [
-                [list(h.identity()) for h in holders],
-                [list(h.identity()) for h in new_holders],
+                [list(h.content()) for h in holders],
+                [list(h.content()) for h in new_holders],
             ]
             await _set_holders(session, contract, new_holders)
             holders = new_holders
@@ -251,7 +260,12 @@ async def _holders_in(session: AsyncSession, contract: Contract) -> list[HolderI
     rows = (await holder_rows(session, [contract.id])).get(contract.id, [])
     return [
         HolderIn.model_construct(
-            siren=s.siren, siret=h.siret, foreign_id=s.foreign_id, country=s.country, name=s.name
+            siren=s.siren,
+            siret=h.siret,
+            foreign_id=s.foreign_id,
+            country=s.country,
+            name=s.name,
+            social_regime=h.social_regime,
         )
         for h, s in rows
     ]

@@ -1,9 +1,17 @@
-"""The readable amendment history."""
+"""Holder and contract flags (MSA regime, foreign workers), and the readable amendment history."""
 
+import hashlib
+import json
 import uuid
 
+from sqlmodel import select
+
+from app.contracts.models import Contract, ContractHolder, SocialRegime
+from app.db import unit_of_work
 from tests.api.conftest import assert_problem, pointers
-from tests.factories import contract_payload
+from tests.factories import contract_payload, random_siret
+
+FOREIGN = {"foreign_id": "DE811907980", "country": "DE", "name": "Bau GmbH"}
 
 
 async def _create(client, tenant, **overrides):  # type: ignore[no-untyped-def]
@@ -16,6 +24,152 @@ async def _create(client, tenant, **overrides):  # type: ignore[no-untyped-def]
 
 async def _patch(client, tenant, contract, body):  # type: ignore[no-untyped-def]
     return await client.patch(f"/v1/contracts/{contract['id']}", json=body, headers=tenant.headers)
+
+
+async def _stored(sessionmaker, contract_id: str) -> tuple[Contract, list[ContractHolder]]:  # type: ignore[no-untyped-def]
+    async with unit_of_work(sessionmaker) as session:
+        contract = await session.get(Contract, uuid.UUID(contract_id))
+        assert contract is not None
+        query = select(ContractHolder).where(ContractHolder.contract_id == contract.id)
+        return contract, list((await session.exec(query)).all())
+
+
+# --- social regime ------------------------------------------------------------------------------
+
+
+async def test_holder_regime_defaults_to_general_and_msa_is_kept(client, tenant, sessionmaker):
+    farm, other = random_siret(), random_siret()
+    holders = [{"siret": farm, "social_regime": "msa"}, {"siret": other}]
+    contract = await _create(client, tenant, holders=holders)
+    regimes = {h["siret"]: h["social_regime"] for h in contract["holders"]}
+    assert regimes == {farm: "msa", other: "general"}
+    got = (await client.get(f"/v1/contracts/{contract['id']}", headers=tenant.headers)).json()
+    assert {h["siret"]: h["social_regime"] for h in got["holders"]} == regimes
+    _, rows = await _stored(sessionmaker, contract["id"])
+    stored = {h.siret: h.social_regime for h in rows}
+    assert stored == {farm: SocialRegime.MSA, other: SocialRegime.GENERAL}
+
+
+async def test_a_foreign_holder_has_no_french_regime(client, tenant):
+    contract = await _create(client, tenant, holders=[FOREIGN])
+    assert contract["holders"][0]["social_regime"] is None
+    r = await client.post(
+        "/v1/contracts",
+        json=contract_payload(holders=[{**FOREIGN, "social_regime": "msa"}]),
+        headers=tenant.headers,
+    )
+    body = assert_problem(r, 422, "invalid_holder")
+    assert pointers(body) == {"/holders/0"}
+    assert "MSA" in body["errors"][0]["detail"]
+
+
+async def test_unknown_regime(client, tenant):
+    holders = [{"siret": random_siret(), "social_regime": "agricole"}]
+    r = await client.post(
+        "/v1/contracts", json=contract_payload(holders=holders), headers=tenant.headers
+    )
+    body = assert_problem(r, 422, "invalid_choice")
+    assert pointers(body) == {"/holders/0/social_regime"}
+
+
+async def test_msa_vigilance_is_an_accepted_requirement(client, tenant):
+    contract = await _create(client, tenant, extra_requirements=["msa_vigilance", "qualibat"])
+    assert contract["extra_requirements"] == ["msa_vigilance", "qualibat"]
+    r = await client.post(
+        "/v1/contracts",
+        json=contract_payload(extra_requirements=["urssaf_vigilance"]),
+        headers=tenant.headers,
+    )
+    body = assert_problem(r, 422, "invalid_requirement")
+    assert "urssaf_vigilance" in body["errors"][0]["detail"]
+    assert "msa_vigilance" in body["errors"][0]["detail"]  # among the values offered
+
+
+async def test_regime_is_part_of_the_content(client, tenant):
+    """Reposting the same contract is idempotent; another regime for a holder is a conflict."""
+    payload = contract_payload(holders=[{"siret": random_siret(), "social_regime": "msa"}])
+    first = await client.post("/v1/contracts", json=payload, headers=tenant.headers)
+    assert first.status_code == 201, first.text
+    again = await client.post("/v1/contracts", json=payload, headers=tenant.headers)
+    assert again.status_code == 200, again.text
+    general = {**payload, "holders": [{"siret": payload["holders"][0]["siret"]}]}
+    r = await client.post("/v1/contracts", json=general, headers=tenant.headers)
+    assert_problem(r, 409, "contract_reference_conflict")
+
+
+async def test_hash_of_a_contract_without_flags_is_unchanged(client, tenant, sessionmaker):
+    """Contracts stored before the flags existed stay idempotent: the defaults add nothing."""
+    siret = random_siret()
+    contract = await _create(client, tenant, holders=[{"siret": siret}], cpv_code="45210000")
+    stored, _ = await _stored(sessionmaker, contract["id"])
+    before_flags = {
+        "reference": contract["reference"],
+        "object": contract["object"],
+        "amount_ht": contract["amount_ht"],
+        "notified_on": contract["notified_on"],
+        "ends_on": contract["ends_on"],
+        "cpv_code": "45210000",
+        "extra_requirements": [],
+        "holders": [["siren", siret[:9], siret]],
+    }
+    expected = hashlib.sha256(json.dumps(before_flags, sort_keys=True).encode()).hexdigest()
+    assert stored.content_hash == expected
+
+
+async def test_patch_changes_a_holders_regime(client, tenant, sessionmaker):
+    siret = random_siret()
+    contract = await _create(client, tenant, holders=[{"siret": siret}])
+    r = await _patch(
+        client, tenant, contract, {"holders": [{"siret": siret, "social_regime": "msa"}]}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["holders"][0]["social_regime"] == "msa"
+    _, rows = await _stored(sessionmaker, contract["id"])
+    assert [h.social_regime for h in rows] == [SocialRegime.MSA]
+    history = await client.get(f"/v1/contracts/{contract['id']}/amendments", headers=tenant.headers)
+    (amendment,) = history.json()["items"]
+    assert amendment["changes"]["holders"] == [
+        [["siren", siret[:9], siret]],
+        [["siren", siret[:9], siret, "regime:msa"]],
+    ]
+
+
+# --- foreign workers ----------------------------------------------------------------------------
+
+
+async def test_foreign_workers_defaults_to_false_and_is_kept(client, tenant, sessionmaker):
+    plain = await _create(client, tenant)
+    assert plain["foreign_workers"] is False
+    declared = await _create(client, tenant, foreign_workers=True)
+    assert declared["foreign_workers"] is True
+    stored, _ = await _stored(sessionmaker, declared["id"])
+    assert stored.foreign_workers is True
+    r = await client.post(
+        "/v1/contracts", json=contract_payload(foreign_workers="peut-être"), headers=tenant.headers
+    )
+    assert pointers(assert_problem(r, 422, "invalid_boolean")) == {"/foreign_workers"}
+
+
+async def test_foreign_workers_is_part_of_the_content(client, tenant):
+    payload = contract_payload()
+    assert (
+        await client.post("/v1/contracts", json=payload, headers=tenant.headers)
+    ).status_code == 201
+    r = await client.post(
+        "/v1/contracts", json={**payload, "foreign_workers": True}, headers=tenant.headers
+    )
+    assert_problem(r, 409, "contract_reference_conflict")
+
+
+async def test_patch_declares_foreign_workers(client, tenant):
+    contract = await _create(client, tenant)
+    r = await _patch(client, tenant, contract, {"foreign_workers": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["foreign_workers"] is True
+    r = await _patch(client, tenant, contract, {"foreign_workers": None})  # null: unchanged
+    assert r.json()["foreign_workers"] is True
+    history = await client.get(f"/v1/contracts/{contract['id']}/amendments", headers=tenant.headers)
+    assert [a["changes"] for a in history.json()["items"]] == [{"foreign_workers": [False, True]}]
 
 
 # --- the amendment history ----------------------------------------------------------------------
