@@ -184,10 +184,14 @@ class ContractCreate(SQLModel, extra="forbid"):
 
 
 class ContractUpdate(SQLModel, extra="forbid"):
-    """An amendment (avenant): only the fields given change."""
+    """An amendment (avenant): only the fields given change; `null` leaves a field unchanged
+    (except `cpv_code`, cleared by `null`). `reference` and `notified_on` change only until the
+    first check of a holder: see `PATCH /v1/contracts/{id}`."""
 
+    reference: str | None = Field(default=None, min_length=1, max_length=100)
     object: str | None = Field(default=None, min_length=1, max_length=1000)
     amount_ht: Amount | None = None
+    notified_on: date | None = None
     ends_on: date | None = None
     duration_months: int | None = Field(default=None, ge=1, le=1200)
     holders: list[HolderIn] | None = Field(default=None, min_length=1, max_length=50)
@@ -198,6 +202,11 @@ class ContractUpdate(SQLModel, extra="forbid"):
     _requirements = field_validator("extra_requirements")(
         lambda v: None if v is None else _check_requirements(v)
     )
+
+    @field_validator("reference", "object")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return None if value is None else value.strip()
 
 
 class HolderPublic(SQLModel):

@@ -163,7 +163,18 @@ async def amend_contract(
     settings: SettingsDep,
     compliance: ComplianceDep,
 ) -> ContractPublic:
-    """Record an amendment (avenant): amount, end of execution, holders. Each change is kept."""
+    """Record an amendment (avenant): only the fields given change, and each change is kept
+    (`GET /v1/contracts/{id}/amendments`).
+
+    - `object`, `amount_ht` (still at or above the threshold), `cpv_code` (`null` clears it),
+      `extra_requirements`, `foreign_workers`: changeable at any time;
+    - `ends_on` or `duration_months` (one of them), `holders`: changeable at any time;
+    - `reference` and `notified_on`: changeable until a check has run for one of the holders;
+      afterwards a different value is a 422 `immutable_field` (the checks made were filed under
+      that reference and served due dates counted from that notification: they stay as made).
+      A new `notified_on` moves the end of execution when it was given as a duration.
+    `null` leaves a field unchanged. A reference already used by another contract is a 409.
+    """
     assert caller.buyer_id is not None
     amended = await service.amend_contract(
         session,

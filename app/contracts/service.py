@@ -14,6 +14,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.common import utcnow
+from app.compliance.models import Check
 from app.compliance.rules import CompliancePolicy
 from app.compliance.rules.calendar import add_months
 from app.contracts.models import (
@@ -202,6 +203,86 @@ async def get_contract(
     return contract
 
 
+# What an amendment may change (PATCH): the rest of the contract follows from these.
+# - object, amount_ht (still at or above the threshold), cpv_code (null clears it),
+#   extra_requirements, foreign_workers: any time;
+# - ends_on or duration_months: any time (an avenant prolongs or shortens execution);
+# - holders: any time (an avenant changes the holders; each keeps its own requirement history);
+# - reference and notified_on: until a check has run for one of the holders under this buyer.
+#   The checks already made were filed under that reference (the `object` of every API Entreprise
+#   call) and served due dates computed from that notification (D8222-5 C. trav.: at the
+#   conclusion, then every six months): changing either would rewrite the evidence trail.
+FROZEN_ONCE_CHECKED = {"reference": "la référence", "notified_on": "la date de notification"}
+
+
+async def _checks_ran(session: AsyncSession, contract: Contract) -> bool:
+    holders = select(ContractHolder.supplier_id).where(ContractHolder.contract_id == contract.id)
+    query = (
+        select(Check.id)
+        .where(Check.buyer_id == contract.buyer_id, col(Check.supplier_id).in_(holders))
+        .limit(1)
+    )
+    return (await session.exec(query)).first() is not None
+
+
+async def _refuse_frozen(session: AsyncSession, contract: Contract, data: ContractUpdate) -> None:
+    changed = [
+        field
+        for field in FROZEN_ONCE_CHECKED
+        if getattr(data, field) is not None and getattr(data, field) != getattr(contract, field)
+    ]
+    if not changed or not await _checks_ran(session, contract):
+        return
+    names = " et ".join(FROZEN_ONCE_CHECKED[f] for f in changed)
+    raise ValidationFailed(
+        f"On ne peut plus modifier {names} de ce contrat : des vérifications ont déjà été faites "
+        "pour ses titulaires sur cette base et restent les preuves du dossier. Si le contrat a "
+        "été mal saisi, enregistrez-le sous une nouvelle référence.",
+        code="immutable_field",
+        title="Champ non modifiable",
+        errors=[
+            field_error(f"/{f}", "Non modifiable après une vérification.", "immutable_field")
+            for f in changed
+        ],
+    )
+
+
+async def _change_reference(
+    session: AsyncSession, contract: Contract, reference: str, changes: dict[str, Any]
+) -> None:
+    if reference == contract.reference:
+        return
+    if await _by_reference(session, contract.buyer_id, reference) is not None:
+        raise Conflict(
+            f"Un autre contrat de cet acheteur porte déjà la référence « {reference} ».",
+            code="contract_reference_conflict",
+            title="Référence déjà utilisée",
+        )
+    changes["reference"] = [contract.reference, reference]
+    contract.reference = reference
+
+
+def _change_dates(contract: Contract, data: ContractUpdate, changes: dict[str, Any]) -> None:
+    given = data.model_fields_set
+    notified_on = data.notified_on or contract.notified_on
+    if "ends_on" in given or "duration_months" in given:
+        ends_on = _resolve_end(notified_on, data.ends_on, data.duration_months)
+        duration = data.duration_months
+    elif notified_on != contract.notified_on:
+        # The end follows a new notification when it was given as a duration.
+        duration = contract.duration_months
+        explicit_end = None if duration is not None else contract.ends_on
+        ends_on = _resolve_end(notified_on, explicit_end, duration)
+    else:
+        return
+    if notified_on != contract.notified_on:
+        changes["notified_on"] = [contract.notified_on.isoformat(), notified_on.isoformat()]
+    if ends_on != contract.ends_on:
+        changes["ends_on"] = [contract.ends_on.isoformat(), ends_on.isoformat()]
+    contract.notified_on, contract.ends_on = notified_on, ends_on
+    contract.duration_months = duration
+
+
 async def amend_contract(
     session: AsyncSession,
     buyer_id: uuid.UUID,
@@ -212,21 +293,21 @@ async def amend_contract(
     by_key_prefix: str | None = None,
     policy: CompliancePolicy | None = None,
 ) -> ContractPublic:
+    """Apply an amendment (see FROZEN_ONCE_CHECKED for what may change) and record it."""
     contract = await get_contract(session, buyer_id, contract_id)
-    given = data.model_dump(exclude_unset=True)
+    given = data.model_fields_set
     changes: dict[str, Any] = {}
-    if "amount_ht" in given and data.amount_ht is not None:
+    if data.amount_ht is not None:
         _check_amount(data.amount_ht, threshold)
-    if "ends_on" in given or "duration_months" in given:
-        ends_on = _resolve_end(contract.notified_on, data.ends_on, data.duration_months)
-        if ends_on != contract.ends_on:
-            changes["ends_on"] = [contract.ends_on.isoformat(), ends_on.isoformat()]
-        contract.ends_on, contract.duration_months = ends_on, data.duration_months
+    await _refuse_frozen(session, contract, data)
+    if data.reference is not None:
+        await _change_reference(session, contract, data.reference, changes)
+    _change_dates(contract, data, changes)
     for field in ("object", "amount_ht", "cpv_code", "extra_requirements", "foreign_workers"):
         # null means "unchanged" for required fields; the optional CPV code is cleared by null.
         if (
             field in given
-            and (given[field] is not None or field == "cpv_code")
+            and (getattr(data, field) is not None or field == "cpv_code")
             and getattr(contract, field) != getattr(data, field)
         ):
             changes[field] = [_plain(getattr(contract, field)), _plain(getattr(data, field))]
@@ -248,7 +329,15 @@ async def amend_contract(
         session.add(
             ContractAmendment(contract_id=contract.id, changes=changes, by_key_prefix=by_key_prefix)
         )
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:  # a concurrent amendment or creation took the new reference
+            raise Conflict(
+                f"Un autre contrat de cet acheteur porte déjà la référence « {contract.reference} ».",
+                code="contract_reference_conflict",
+                title="Référence déjà utilisée",
+            ) from None
     return await to_public(session, contract, policy=policy or CompliancePolicy())
 
 

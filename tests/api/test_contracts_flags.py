@@ -1,11 +1,15 @@
-"""Holder and contract flags (MSA regime, foreign workers), and the readable amendment history."""
+"""Holder and contract flags (MSA regime, foreign workers), what PATCH may change once checks have
+run, and the readable amendment history."""
 
 import hashlib
 import json
 import uuid
+from datetime import date
 
 from sqlmodel import select
 
+from app.compliance.models import Check
+from app.compliance.rules import RequirementType
 from app.contracts.models import Contract, ContractHolder, SocialRegime
 from app.db import unit_of_work
 from tests.api.conftest import assert_problem, pointers
@@ -32,6 +36,20 @@ async def _stored(sessionmaker, contract_id: str) -> tuple[Contract, list[Contra
         assert contract is not None
         query = select(ContractHolder).where(ContractHolder.contract_id == contract.id)
         return contract, list((await session.exec(query)).all())
+
+
+async def _checked(sessionmaker, buyer_id, supplier_id) -> None:  # type: ignore[no-untyped-def]
+    """A check has run for this holder under this buyer."""
+    async with unit_of_work(sessionmaker) as session:
+        session.add(
+            Check(
+                buyer_id=buyer_id,
+                supplier_id=uuid.UUID(str(supplier_id)),
+                requirement=RequirementType.URSSAF_VIGILANCE,
+                due_on=date(2026, 3, 2),
+                outcome="delivered",
+            )
+        )
 
 
 # --- social regime ------------------------------------------------------------------------------
@@ -170,6 +188,90 @@ async def test_patch_declares_foreign_workers(client, tenant):
     assert r.json()["foreign_workers"] is True
     history = await client.get(f"/v1/contracts/{contract['id']}/amendments", headers=tenant.headers)
     assert [a["changes"] for a in history.json()["items"]] == [{"foreign_workers": [False, True]}]
+
+
+# --- PATCH: what may change ---------------------------------------------------------------------
+
+
+async def test_notification_changes_before_any_check(client, tenant):
+    contract = await _create(client, tenant, notified_on="2026-03-02", duration_months=12)
+    r = await _patch(client, tenant, contract, {"notified_on": "2026-04-01"})
+    assert r.status_code == 200, r.text
+    # the end follows a notification when given as a duration
+    assert (r.json()["notified_on"], r.json()["ends_on"]) == ("2026-04-01", "2027-03-31")
+    history = await client.get(f"/v1/contracts/{contract['id']}/amendments", headers=tenant.headers)
+    assert history.json()["items"][0]["changes"] == {
+        "notified_on": ["2026-03-02", "2026-04-01"],
+        "ends_on": ["2027-03-01", "2027-03-31"],
+    }
+
+
+async def test_notification_with_an_explicit_end_keeps_the_end(client, tenant):
+    contract = await _create(
+        client, tenant, notified_on="2026-03-02", ends_on="2026-12-31", duration_months=None
+    )
+    r = await _patch(client, tenant, contract, {"notified_on": "2026-02-01"})
+    assert (r.json()["notified_on"], r.json()["ends_on"]) == ("2026-02-01", "2026-12-31")
+    late = await _patch(client, tenant, contract, {"notified_on": "2027-01-15"})
+    assert pointers(assert_problem(late, 422, "invalid_dates")) == {"/ends_on"}
+
+
+async def test_notification_is_frozen_once_a_holder_was_checked(client, tenant, sessionmaker):
+    contract = await _create(client, tenant, notified_on="2026-03-02")
+    await _checked(sessionmaker, tenant.buyer.id, contract["holders"][0]["supplier_id"])
+    r = await _patch(client, tenant, contract, {"notified_on": "2026-04-01"})
+    body = assert_problem(r, 422, "immutable_field")
+    assert pointers(body) == {"/notified_on"}
+    assert "notification" in body["detail"]
+    got = (await client.get(f"/v1/contracts/{contract['id']}", headers=tenant.headers)).json()
+    assert got["notified_on"] == "2026-03-02"
+    # the same value is no change; the other fields still change
+    same = await _patch(
+        client, tenant, contract, {"notified_on": "2026-03-02", "amount_ht": "9000"}
+    )
+    assert same.status_code == 200, same.text
+    assert same.json()["amount_ht"] == "9000.00"
+
+
+async def test_reference_is_frozen_once_a_holder_was_checked(client, tenant, sessionmaker):
+    contract = await _create(client, tenant)
+    await _checked(sessionmaker, tenant.buyer.id, contract["holders"][0]["supplier_id"])
+    r = await _patch(client, tenant, contract, {"reference": "AUTRE-REF"})
+    assert pointers(assert_problem(r, 422, "immutable_field")) == {"/reference"}
+    both = await _patch(
+        client, tenant, contract, {"reference": "AUTRE-REF", "notified_on": "2026-01-05"}
+    )
+    assert pointers(assert_problem(both, 422, "immutable_field")) == {"/reference", "/notified_on"}
+    same = await _patch(client, tenant, contract, {"reference": f" {contract['reference']} "})
+    assert same.status_code == 200, same.text
+
+
+async def test_reference_changes_before_any_check(client, tenant):
+    contract = await _create(client, tenant)
+    r = await _patch(client, tenant, contract, {"reference": "  MARCHE-RENOMME  "})
+    assert r.status_code == 200, r.text
+    assert r.json()["reference"] == "MARCHE-RENOMME"
+    found = await client.get("/v1/contracts?reference=MARCHE-RENOMME", headers=tenant.headers)
+    assert [c["id"] for c in found.json()["items"]] == [contract["id"]]
+
+
+async def test_reference_of_another_contract_is_a_conflict(client, tenant):
+    first, second = await _create(client, tenant), await _create(client, tenant)
+    r = await _patch(client, tenant, second, {"reference": first["reference"]})
+    assert_problem(r, 409, "contract_reference_conflict")
+    got = (await client.get(f"/v1/contracts/{second['id']}", headers=tenant.headers)).json()
+    assert got["reference"] == second["reference"]
+
+
+async def test_a_check_under_another_buyer_freezes_nothing(
+    client, tenant, other_tenant, sessionmaker
+):
+    siret = random_siret()
+    mine = await _create(client, tenant, holders=[{"siret": siret}])
+    await _create(client, other_tenant, holders=[{"siret": siret}])
+    await _checked(sessionmaker, other_tenant.buyer.id, mine["holders"][0]["supplier_id"])
+    r = await _patch(client, tenant, mine, {"notified_on": "2026-03-09"})
+    assert r.status_code == 200, r.text
 
 
 # --- the amendment history ----------------------------------------------------------------------
