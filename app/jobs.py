@@ -85,14 +85,31 @@ class JobQueue(Protocol):
         """Queue `function(ctx, *args)`; False when a job with this id is already queued/running."""
         ...
 
+    async def ready(self) -> bool:
+        """Can a job be queued now? (An enqueue-only route answers 503 when it cannot.)"""
+        ...
+
     async def aclose(self) -> None: ...
 
 
 async def send_pending(queue: JobQueue, pending: list[PendingJob]) -> int:
+    """Send the jobs of a committed unit of work. The queue down (Redis lost) loses no work: the
+    rows are in the database, claimed with a lease or still due, and the tick and the hourly
+    planning pass hand them out again once it is back — so the commit stands, with a warning."""
     sent = 0
-    for job in pending:
-        if await queue.enqueue(job.function, *job.args, job_id=job.job_id, defer_by=job.defer_by):
-            sent += 1
+    for i, job in enumerate(pending):
+        try:
+            queued = await queue.enqueue(
+                job.function, *job.args, job_id=job.job_id, defer_by=job.defer_by
+            )
+        except Exception as exc:  # the queue, not the work: the database remembers what is due
+            log.warning(
+                "queue unavailable (%s): %d job(s) left to the reconciler",
+                type(exc).__name__,
+                len(pending) - i,
+            )
+            return sent
+        sent += int(queued)
     return sent
 
 
@@ -109,16 +126,22 @@ class ArqJobQueue:
 
     @classmethod
     async def connect(cls, redis_url: str, queue_name: str) -> "ArqJobQueue":
-        from arq import create_pool
-        from arq.connections import RedisSettings
+        """A pool that connects on first use: the API starts while Redis is down (it answers
+        `/healthz` with 503 and recovers by itself once Redis is back)."""
+        from arq.connections import ArqRedis
 
-        pool = await create_pool(
-            RedisSettings.from_dsn(redis_url),
-            job_serializer=serialize_job,
-            job_deserializer=deserialize_job,
-            default_queue_name=queue_name,
-        )
+        pool = ArqRedis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        pool.job_serializer = serialize_job
+        pool.job_deserializer = deserialize_job
+        pool.default_queue_name = queue_name
         return cls(pool, queue_name, owns_pool=True)
+
+    async def ready(self) -> bool:
+        """Can a job be queued now? (Redis answers.)"""
+        try:
+            return bool(await asyncio.wait_for(self.pool.ping(), 3))
+        except Exception:
+            return False
 
     async def enqueue(
         self, function: str, *args: Any, job_id: str | None = None, defer_by: float = 0.0
@@ -288,6 +311,9 @@ class InProcessRunner:
     async def join(self) -> None:
         """Wait until no job is queued or running (tests, `vigie sweep`)."""
         await self._idle.wait()
+
+    async def ready(self) -> bool:
+        return True
 
     @property
     def pending(self) -> int:

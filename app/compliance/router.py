@@ -22,7 +22,7 @@ from app.compliance.schemas import (
 )
 from app.contracts.service import get_contract
 from app.deps import BuyerCaller, ComplianceDep, SessionDep, require_roles
-from app.errors import ValidationFailed
+from app.errors import ServiceUnavailable, ValidationFailed
 from app.identifiers import SupplierId
 from app.keys.models import ApiKey, Role
 from app.pagination import Cursor
@@ -116,9 +116,19 @@ async def list_gaps(
 async def recheck_supplier(
     siren: SupplierId, caller: BuyerCaller, session: SessionDep, compliance: ComplianceDep
 ) -> CheckAccepted:
-    """Check this supplier again now, for every requirement (idempotent while a check runs)."""
+    """Check this supplier again now, for every requirement (idempotent while a check runs).
+
+    503 `queue_unavailable` (with `Retry-After`) while the job queue is unreachable: this route's
+    only effect is to queue the check."""
     assert caller.buyer_id is not None
     supplier = await get_supplier_for_caller(session, siren, buyer_id=caller.buyer_id)
+    if not await compliance.jobs.ready():
+        raise ServiceUnavailable(
+            "La file des vérifications est momentanément indisponible : réessayez dans une "
+            "minute. Les vérifications prévues ne sont pas perdues.",
+            code="queue_unavailable",
+            headers={"Retry-After": "60"},
+        )
     job_id, running = await scheduling.request_recheck(
         session, compliance, caller.buyer_id, supplier.id
     )
