@@ -18,12 +18,19 @@ from pydantic import SecretStr
 
 from app.config import ApiEntrepriseSettings
 from app.integrations.api_entreprise.breaker import CircuitBreaker
-from app.integrations.api_entreprise.documents import Resolver, fetch_document, resolve_host
+from app.integrations.api_entreprise.documents import (
+    Resolver,
+    allowed_document_hosts,
+    fetch_document,
+    resolve_host,
+)
 from app.integrations.api_entreprise.errors import (
+    DocumentHostRefused,
     DocumentRefused,
     DocumentUnavailable,
     UpstreamRateLimited,
 )
+from app.integrations.api_entreprise.identity import identity_mismatch
 from app.integrations.api_entreprise.interpret import (
     interpret,
     maintenance_end,
@@ -94,12 +101,14 @@ class ApiEntrepriseClient:
             timeout=httpx.Timeout(settings.json_timeout, connect=min(3.0, settings.json_timeout)),
             headers={"Accept": "application/json"},
         )
-        hosts = {h.lower() for h in settings.document_hosts}
-        self.document_hosts = hosts | {httpx.URL(self.base_url).host.lower()}
+        self.document_hosts = allowed_document_hosts(self.base_url, settings.document_hosts)
+        # Hosts already reported as refused: logged once per host and process, not per document
+        # (shared with the clients `with_token` derives).
+        self.refused_hosts: set[str] = set()
 
     def with_token(self, token: str | SecretStr) -> "ApiEntrepriseClient":
         """A client for a buyer's own token, sharing the HTTP pool, breaker and limiter."""
-        return ApiEntrepriseClient(
+        client = ApiEntrepriseClient(
             self.settings,
             limiter=self.limiter,
             token=token,
@@ -111,6 +120,8 @@ class ApiEntrepriseClient:
             resolver=self.resolver,
             clock=self.clock,
         )
+        client.refused_hosts = self.refused_hosts
+        return client
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -202,10 +213,19 @@ class ApiEntrepriseClient:
         params = {"recipient": recipient, "context": self.settings.context, "object": object_}
         params.update(op.extra_params)
         path = op.path.format(**{op.id_kind: identifier})
-        return await self._run(op, path, params, recipient=recipient, object_=object_)
+        return await self._run(
+            op, path, params, recipient=recipient, object_=object_, identifier=identifier
+        )
 
     async def _run(
-        self, op: Operation, path: str, params: dict[str, str], *, recipient: str, object_: str
+        self,
+        op: Operation,
+        path: str,
+        params: dict[str, str],
+        *,
+        recipient: str,
+        object_: str,
+        identifier: str | None = None,
     ) -> Outcome:
         now = self.clock()
         windows = self.settings.maintenance_windows
@@ -260,7 +280,9 @@ class ApiEntrepriseClient:
             )
         latency = int((time.perf_counter() - started) * 1000)
         await self._observe_limits(op.family, response)
-        outcome = interpret(op, response, now)
+        outcome = interpret(op, response, now, max_retry_seconds=self.settings.max_retry_seconds)
+        if identifier is not None:
+            outcome = self._check_identity(op, outcome, identifier)
         if response.status_code >= 500:
             self.breaker.record_failure(op.provider)
         elif response.status_code in (200, 404, 451):
@@ -294,6 +316,49 @@ class ApiEntrepriseClient:
                 return await self._with_document(op, outcome, url)
         return outcome
 
+    def _check_identity(self, op: Operation, outcome: Outcome, identifier: str) -> Outcome:
+        """A 200 about another company than the one asked for is never evidence (BUG)."""
+        if outcome.http_status != 200 or outcome.raw is None:
+            return outcome
+        foreign = identity_mismatch(op.id_kind, identifier, outcome.raw.get("data"))
+        if foreign is None:
+            return outcome
+        logger.error(
+            "api_entreprise ALERT %s: asked for %s %s, the answer is about %s (request %s); "
+            "nothing archived",
+            op.name,
+            op.id_kind.upper(),
+            identifier,
+            foreign,
+            outcome.request_id,
+        )
+        message = (
+            f"Réponse de la source pour un autre {op.id_kind.upper()} ({foreign}) que celui "
+            f"demandé ({identifier}) : rien n'est archivé, l'équipe technique est alertée."
+        )
+        return Outcome(
+            OutcomeKind.BUG,
+            op.name,
+            outcome.http_status,
+            error_code="identity_mismatch",
+            message=message,
+            request_id=outcome.request_id,
+        )
+
+    def _report_refusal(self, op: Operation, exc: DocumentRefused) -> None:
+        if not isinstance(exc, DocumentHostRefused):
+            logger.error("api_entreprise %s: document refused: %s", op.name, exc)
+        elif exc.host not in self.refused_hosts:
+            self.refused_hosts.add(exc.host)
+            logger.error(
+                "api_entreprise %s: document host %r is not allowed (allowed: %s); if API "
+                "Entreprise serves its documents from it, add it to API_ENTREPRISE__DOCUMENT_HOSTS "
+                "(reported once per host)",
+                op.name,
+                exc.host,
+                ", ".join(sorted(self.document_hosts | set(op.document_hosts))),
+            )
+
     async def _with_document(self, op: Operation, outcome: Outcome, url: str) -> Outcome:
         from dataclasses import replace
 
@@ -308,7 +373,7 @@ class ApiEntrepriseClient:
                 resolver=self.resolver,
             )
         except DocumentRefused as exc:
-            logger.error("api_entreprise %s: document refused: %s", outcome.endpoint, exc)
+            self._report_refusal(op, exc)
             if op.document_optional:
                 return outcome
             return replace(outcome, kind=OutcomeKind.BUG, message=f"Document refusé : {exc}")
@@ -320,18 +385,22 @@ class ApiEntrepriseClient:
                 outcome,
                 kind=OutcomeKind.PENDING,
                 message=exc.reason,
-                retry_at=datetime.now(UTC) + TRANSIENT_RETRY,
+                retry_at=self.clock() + TRANSIENT_RETRY,
             )
         return replace(outcome, document=document)
 
     async def _observe_limits(self, family: Family, response: httpx.Response) -> None:
         try:
             if response.status_code == 429:
-                delay = retry_after_seconds(response.headers)
+                delay = retry_after_seconds(
+                    response.headers, maximum=self.settings.max_retry_seconds
+                )
                 until = time.time() + delay + self.limiter.margin_seconds
                 await self.limiter.block(self.token_id, family, until)
                 return
-            remaining, reset_at = rate_limit_headers(response.headers)
+            remaining, reset_at = rate_limit_headers(
+                response.headers, self.settings.max_retry_seconds
+            )
             await self.limiter.observe(
                 self.token_id, family, remaining=remaining, reset_at=reset_at
             )

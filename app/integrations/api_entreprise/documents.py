@@ -1,8 +1,9 @@
 """Download of a `document_url` at once (links expire: 24 h, CIBTP 10 min), with an SSRF guard.
 
 A document URL comes from upstream's answer, so it is followed only:
-- to an allowed host (the API base URL's host, or `API_ENTREPRISE__DOCUMENT_HOSTS`), redirects
-  included (each hop is checked again, we never let httpx follow them blindly);
+- to an allowed host (`default_document_hosts` of the base URL, plus
+  `API_ENTREPRISE__DOCUMENT_HOSTS`), redirects included (each hop is checked again, we never let
+  httpx follow them blindly);
 - in production, only over https and never to a private, loopback, link-local, reserved or
   multicast address (the host is resolved and every address checked);
 - never with the bearer token (the storage links are pre-signed);
@@ -27,6 +28,7 @@ from pypdf.errors import DependencyError
 from pypdf.generic import DictionaryObject
 
 from app.integrations.api_entreprise.errors import (
+    DocumentHostRefused,
     DocumentRefused,
     DocumentUnavailable,
     DocumentUnreadable,
@@ -41,6 +43,32 @@ MAX_REDIRECTS = 3
 # cap (Python cannot), but the page cap and the size cap bound what it still has to do.
 MAX_PDF_PAGES = 50
 PDF_READ_SECONDS = 5.0
+
+
+PRODUCTION_HOST = "entreprise.api.gouv.fr"
+STAGING_HOST = "staging.entreprise.api.gouv.fr"
+STORAGE_HOST = "storage.entreprise.api.gouv.fr"
+# Where the real API hands out its `document_url`s: the storage host (the staging data's default
+# answers show `https://storage.entreprise.api.gouv.fr/siade/…`) and `entreprise.api.gouv.fr/files/…`
+# (the OpenAPI examples); staging's own test documents live on GitHub (raw.githubusercontent.com).
+KNOWN_DOCUMENT_HOSTS: dict[str, frozenset[str]] = {
+    PRODUCTION_HOST: frozenset({PRODUCTION_HOST, STORAGE_HOST}),
+    STAGING_HOST: frozenset(
+        {PRODUCTION_HOST, STORAGE_HOST, STAGING_HOST, "raw.githubusercontent.com"}
+    ),
+}
+
+
+def default_document_hosts(base_url: str) -> frozenset[str]:
+    """The document hosts allowed without any setting: the base URL's own host, and for the real
+    API (production or staging) the hosts it serves documents from."""
+    host = httpx.URL(base_url).host.lower()
+    return frozenset({host}) | KNOWN_DOCUMENT_HOSTS.get(host, frozenset())
+
+
+def allowed_document_hosts(base_url: str, extra: list[str] | tuple[str, ...] = ()) -> set[str]:
+    """The defaults plus `API_ENTREPRISE__DOCUMENT_HOSTS` (which only ever adds)."""
+    return set(default_document_hosts(base_url)) | {h.strip().lower() for h in extra if h.strip()}
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -77,7 +105,7 @@ async def check_document_url(
         raise DocumentRefused("credentials in a document URL")
     host = url.host.lower()
     if host not in allowed_hosts:
-        raise DocumentRefused(f"host {host!r} is not an allowed document host")
+        raise DocumentHostRefused(host)
     if not production:
         return
     port = url.port or (443 if url.scheme == "https" else 80)
@@ -141,7 +169,10 @@ async def fetch_document(
     max_pages: int = MAX_PDF_PAGES,
     read_pdf_seconds: float = PDF_READ_SECONDS,
 ) -> FetchedDocument:
-    current = httpx.URL(url)
+    try:
+        current = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise DocumentRefused("malformed document URL") from exc
     for _ in range(MAX_REDIRECTS + 1):
         await check_document_url(
             current, allowed_hosts=allowed_hosts, production=production, resolver=resolver
@@ -151,7 +182,10 @@ async def fetch_document(
                 "GET", current, timeout=read_timeout, follow_redirects=False
             ) as response:
                 if response.is_redirect and "location" in response.headers:
-                    current = current.join(response.headers["location"])
+                    try:
+                        current = current.join(response.headers["location"])
+                    except httpx.InvalidURL as exc:
+                        raise DocumentRefused("malformed redirect location") from exc
                     continue
                 if response.status_code != 200:
                     raise DocumentUnavailable(f"document answered HTTP {response.status_code}")

@@ -19,6 +19,14 @@ class DocumentRefused(ApiEntrepriseError):
     """A `document_url` we will not follow or keep (SSRF guard, size cap, not a PDF)."""
 
 
+class DocumentHostRefused(DocumentRefused):
+    """A `document_url` on a host outside the allowed list (an operator's setting may be due)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"host {host!r} is not an allowed document host")
+        self.host = host
+
+
 class DocumentUnavailable(ApiEntrepriseError):
     """A transient failure while downloading a document (timeout, 5xx, connection)."""
 

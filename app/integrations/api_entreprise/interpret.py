@@ -1,6 +1,8 @@
 """From an HTTP answer to an `Outcome` (DINUM doc "Codes HTTP et erreurs"; research §5).
 Branch on the HTTP status first; the error `code` only for the documented special cases."""
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -16,6 +18,11 @@ PARIS = ZoneInfo("Europe/Paris")
 CONFLICT_RETRY = timedelta(seconds=10)  # 409: the same call is in progress upstream
 PROVIDER_RETRY = timedelta(minutes=15)  # 5xx without meta.retry_in
 MANUAL_REVIEW_RETRY = timedelta(hours=48)  # URSSAF 04501 default (meta.retry_in: 172800)
+RATE_LIMIT_RETRY = timedelta(seconds=60)  # 429 without a usable Retry-After
+# Bounds of every wait upstream asks for: a hint such as `Retry-After: 99999999999` must not
+# put a supplier's next check in the year 5195 (the upper bound is API_ENTREPRISE__MAX_RETRY_SECONDS).
+MIN_RETRY_SECONDS = 5.0
+DEFAULT_MAX_RETRY_SECONDS = 259200.0  # 3 days
 
 
 def maintenance_end(window: tuple[time, time], now: datetime) -> datetime | None:
@@ -27,30 +34,106 @@ def maintenance_end(window: tuple[time, time], now: datetime) -> datetime | None
     return None
 
 
-def retry_after_seconds(headers: httpx.Headers, default: float = 60.0) -> float:
+def parse_seconds(value: object) -> float | None:
+    """A number of seconds from upstream (a header or `meta.retry_in`), or None when it is not a
+    finite, non-negative number: `1e309`, `nan`, `inf`, `-5` and `"soon"` all read as None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+@dataclass(frozen=True)
+class Delay:
+    """A wait asked by upstream, bounded: `clamped` says the hint was out of range."""
+
+    seconds: float
+    clamped: bool = False
+
+    def note(self, message: str | None) -> str | None:
+        """`message` with, when the hint was clamped, a French sentence saying so."""
+        if not self.clamped:
+            return message
+        note = f"délai demandé par la source ramené à {_human(self.seconds)}"
+        return f"{message} ({note})" if message else note.capitalize()
+
+
+def _human(seconds: float) -> str:
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return f"{int(seconds // 86400)} jour(s)"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)} heure(s)"
+    return f"{int(seconds)} s"
+
+
+def bound_delay(
+    hint: float | None, default: float, maximum: float = DEFAULT_MAX_RETRY_SECONDS
+) -> Delay:
+    """Clamp a parsed hint (None: the default) to [MIN_RETRY_SECONDS, maximum]."""
+    maximum = max(maximum, MIN_RETRY_SECONDS)
+    seconds = default if hint is None else hint
+    bounded = min(max(seconds, MIN_RETRY_SECONDS), maximum)
+    clamped = hint is not None and bounded != hint and hint > maximum
+    return Delay(bounded, clamped)
+
+
+def retry_after(
+    headers: httpx.Headers,
+    default: float = 60.0,
+    maximum: float = DEFAULT_MAX_RETRY_SECONDS,
+    now: datetime | None = None,
+) -> Delay:
+    """`Retry-After` (delta-seconds or an HTTP date), parsed defensively and bounded."""
     value = headers.get("retry-after")
     if not value:
-        return default
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
+        return bound_delay(None, default, maximum)
+    hint = parse_seconds(value)
+    if hint is None:
         try:
-            return max((parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds(), 0.0)
-        except (TypeError, ValueError):
-            return default
+            when = parsedate_to_datetime(value)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            hint = parse_seconds((when - (now or datetime.now(UTC))).total_seconds())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            hint = None
+    return bound_delay(hint, default, maximum)
 
 
-def rate_limit_headers(headers: httpx.Headers) -> tuple[int | None, float | None]:
+def retry_after_seconds(
+    headers: httpx.Headers, default: float = 60.0, maximum: float = DEFAULT_MAX_RETRY_SECONDS
+) -> float:
+    return retry_after(headers, default, maximum).seconds
+
+
+def rate_limit_headers(
+    headers: httpx.Headers, maximum: float = DEFAULT_MAX_RETRY_SECONDS
+) -> tuple[int | None, float | None]:
     """(`RateLimit-Remaining`, `RateLimit-Reset` as UNIX time). The doc gives Reset as a UNIX
-    timestamp; a small number is read as seconds from now (the IETF draft's form)."""
+    timestamp; a small number is read as seconds from now (the IETF draft's form). A reset that
+    is not a finite number is ignored; one further than `maximum` seconds away is brought back."""
     try:
         remaining = int(headers["ratelimit-remaining"])
-        reset = float(headers["ratelimit-reset"])
     except (KeyError, ValueError):
         return None, None
+    reset = parse_seconds(headers.get("ratelimit-reset"))
+    if reset is None:
+        return None, None
+    now = datetime.now(UTC).timestamp()
     if reset < 1_000_000_000:
-        reset += datetime.now(UTC).timestamp()
-    return remaining, reset
+        reset += now
+    return remaining, min(reset, now + max(maximum, MIN_RETRY_SECONDS))
 
 
 def _first_error(body: Any) -> dict[str, Any]:
@@ -61,7 +144,13 @@ def _first_error(body: Any) -> dict[str, Any]:
     return {}
 
 
-def interpret(op: Operation, response: httpx.Response, now: datetime) -> Outcome:
+def interpret(
+    op: Operation,
+    response: httpx.Response,
+    now: datetime,
+    *,
+    max_retry_seconds: float = DEFAULT_MAX_RETRY_SECONDS,
+) -> Outcome:
     status = response.status_code
     request_id = response.headers.get("x-request-id")
     try:
@@ -73,16 +162,21 @@ def interpret(op: Operation, response: httpx.Response, now: datetime) -> Outcome
         return Outcome(kind, op.name, status, request_id=request_id, **kw)
 
     if status == 200:
-        return _delivered(op, body, now, make)
+        return _delivered(op, body, now, make, max_retry_seconds)
     error = _first_error(body)
     code = error.get("code") if isinstance(error.get("code"), str) else None
     message = error.get("detail") or error.get("title")
     meta: dict[str, Any] = error["meta"] if isinstance(error.get("meta"), dict) else {}
-    retry_in = meta.get("retry_in") if isinstance(meta.get("retry_in"), int | float) else None
+    retry_in = parse_seconds(meta.get("retry_in"))
 
-    def pending(default: timedelta) -> Outcome:
-        delay = timedelta(seconds=retry_in) if retry_in else default
-        return make(OutcomeKind.PENDING, error_code=code, message=message, retry_at=now + delay)
+    def pending(default: timedelta, hint: float | None = retry_in) -> Outcome:
+        delay = bound_delay(hint or None, default.total_seconds(), max_retry_seconds)
+        return make(
+            OutcomeKind.PENDING,
+            error_code=code,
+            message=delay.note(message),
+            retry_at=now + timedelta(seconds=delay.seconds),
+        )
 
     if status in (401, 403):
         return make(OutcomeKind.CONFIG_ERROR, error_code=code, message=message)
@@ -93,8 +187,15 @@ def interpret(op: Operation, response: httpx.Response, now: datetime) -> Outcome
     if status == 409:
         return pending(CONFLICT_RETRY)
     if status == 429:
-        delay = timedelta(seconds=retry_after_seconds(response.headers))
-        return make(OutcomeKind.PENDING, error_code=code, message=message, retry_at=now + delay)
+        delay = retry_after(
+            response.headers, RATE_LIMIT_RETRY.total_seconds(), max_retry_seconds, now
+        )
+        return make(
+            OutcomeKind.PENDING,
+            error_code=code,
+            message=delay.note(message),
+            retry_at=now + timedelta(seconds=delay.seconds),
+        )
     if status == 502 and code == "04501":  # URSSAF manual review of the account
         return pending(MANUAL_REVIEW_RETRY)
     if status == 502 and code == "04503":
@@ -111,7 +212,9 @@ def interpret(op: Operation, response: httpx.Response, now: datetime) -> Outcome
     return make(OutcomeKind.BUG, error_code=code, message=message or f"HTTP {status} inattendu")
 
 
-def _delivered(op: Operation, body: Any, now: datetime, make: Any) -> Outcome:
+def _delivered(
+    op: Operation, body: Any, now: datetime, make: Any, max_retry_seconds: float
+) -> Outcome:
     if not isinstance(body, dict):
         return make(OutcomeKind.BUG, message="Réponse illisible (JSON attendu)")
     data = body.get("data")
@@ -125,11 +228,16 @@ def _delivered(op: Operation, body: Any, now: datetime, make: Any) -> Outcome:
         fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
         return make(OutcomeKind.BUG, message=f"Réponse non conforme ({fields})", raw=body)
     reading = op.read(model)
-    retry_at = now + timedelta(seconds=reading.retry_in) if reading.retry_in else None
+    retry_at, message = None, reading.message
+    if reading.retry_in is not None:
+        delay = bound_delay(
+            parse_seconds(reading.retry_in), PROVIDER_RETRY.total_seconds(), max_retry_seconds
+        )
+        retry_at, message = now + timedelta(seconds=delay.seconds), delay.note(reading.message)
     valid_from: date | None = reading.valid_from
     return make(
         reading.kind,
-        message=reading.message,
+        message=message,
         retry_at=retry_at,
         data=model,
         raw=body,

@@ -15,6 +15,7 @@ With Redis the state lives in Redis (one Lua script, atomic, Redis clock); witho
 """
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -27,6 +28,15 @@ from enum import StrEnum
 from typing import Any
 
 from app.integrations.api_entreprise.errors import UpstreamRateLimited
+
+# The longest a caller is told to wait for a slot: a block comes from a 429's Retry-After or a
+# RateLimit-Reset, both bounded by the client (API_ENTREPRISE__MAX_RETRY_SECONDS); this only
+# guards the date arithmetic against a corrupt store.
+MAX_SLOT_WAIT_SECONDS = 7 * 86400.0
+
+
+def _bounded(wait: float) -> float:
+    return min(wait, MAX_SLOT_WAIT_SECONDS) if math.isfinite(wait) else MAX_SLOT_WAIT_SECONDS
 
 
 class Family(StrEnum):
@@ -59,8 +69,8 @@ class RateLimiter(ABC):
             wait = await self._try_acquire(token_id, family)
             if wait <= 0:
                 return
-            if time.monotonic() + wait > deadline:
-                raise UpstreamRateLimited(datetime.now(UTC) + timedelta(seconds=wait))
+            if not time.monotonic() + wait <= deadline:  # also a NaN wait
+                raise UpstreamRateLimited(datetime.now(UTC) + timedelta(seconds=_bounded(wait)))
             # A little jitter so that processes woken for the same freed slot do not stampede.
             await asyncio.sleep(wait + random.uniform(0, 0.02))
 
