@@ -9,6 +9,7 @@ claim the same row twice, and each claim carries a lease: a row queued or runnin
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -38,7 +39,7 @@ from app.compliance.rules import (
     contract_ended,
     required_types,
 )
-from app.contracts.models import Contract, ContractHolder
+from app.contracts.models import Contract, ContractHolder, SocialRegime
 from app.documents.journal import append_journal
 from app.suppliers.models import Supplier
 
@@ -65,9 +66,10 @@ def _chunks(items: list[Pair], size: int = _CHUNK) -> list[list[Pair]]:
 
 async def live_contracts(
     session: AsyncSession, pairs: list[Pair] | None, today: date
-) -> dict[Pair, list[tuple[Contract, Supplier]]]:
+) -> dict[Pair, list[tuple[Contract, Supplier, bool]]]:
+    """The contracts in execution of each pair, with the holder's regime (True: agricultural)."""
     query = (
-        select(Contract, ContractHolder.supplier_id, Supplier)
+        select(Contract, ContractHolder.supplier_id, Supplier, ContractHolder.social_regime)
         .join(ContractHolder, col(ContractHolder.contract_id) == Contract.id)
         .join(Supplier, col(Supplier.id) == ContractHolder.supplier_id)
     )
@@ -77,10 +79,11 @@ async def live_contracts(
         )
     else:
         query = query.where(col(Contract.ends_on) >= today - timedelta(days=1))
-    out: dict[Pair, list[tuple[Contract, Supplier]]] = defaultdict(list)
-    for contract, supplier_id, supplier in (await session.exec(query)).all():
+    out: dict[Pair, list[tuple[Contract, Supplier, bool]]] = defaultdict(list)
+    for contract, supplier_id, supplier, regime in (await session.exec(query)).all():
         if not contract_ended(contract.ends_on, today):
-            out[(contract.buyer_id, supplier_id)].append((contract, supplier))
+            agricultural = regime == SocialRegime.MSA
+            out[(contract.buyer_id, supplier_id)].append((contract, supplier, agricultural))
     return out
 
 
@@ -100,12 +103,18 @@ async def _rows_for(
     return out
 
 
+Holding = tuple[Contract, Supplier] | tuple[Contract, Supplier, bool]
+
+
 def requirements_of(
-    contracts: list[tuple[Contract, Supplier]], policy: CompliancePolicy
+    contracts: Sequence[Holding], policy: CompliancePolicy
 ) -> dict[RequirementType, list[Contract]]:
-    """Each requirement of the pair and the contracts that ask for it."""
+    """Each requirement of the pair and the contracts that ask for it. An item may carry a third
+    element: the holder is on the agricultural regime (its MSA attestation replaces URSSAF's)."""
     needed: dict[RequirementType, list[Contract]] = defaultdict(list)
-    for contract, supplier in contracts:
+    for item in contracts:
+        contract, supplier = item[0], item[1]
+        agricultural = bool(item[2]) if len(item) > 2 else False
         kind = HolderKind.FOREIGN if supplier.siren is None else HolderKind.FRENCH
         country, workers = supplier.country, bool(getattr(contract, "foreign_workers", False))
         try:
@@ -116,9 +125,16 @@ def requirements_of(
                 policy=policy,
                 country=country,
                 foreign_workers=workers,
+                agricultural=agricultural,
             )
         except ValueError:  # an unreadable CPV code: the base requirements still apply
-            types = required_types(kind, policy=policy, country=country, foreign_workers=workers)
+            types = required_types(
+                kind,
+                policy=policy,
+                country=country,
+                foreign_workers=workers,
+                agricultural=agricultural,
+            )
         for rtype in types:
             needed[rtype].append(contract)
     return needed
@@ -161,7 +177,7 @@ async def sync_pairs(
 async def _insert_missing_rows(
     session: AsyncSession,
     pairs: list[Pair],
-    contracts: dict[Pair, list[tuple[Contract, Supplier]]],
+    contracts: dict[Pair, list[tuple[Contract, Supplier, bool]]],
     policy: CompliancePolicy,
 ) -> None:
     """Create the rows a pair needs, racing safely with another process planning the same pair
@@ -185,7 +201,7 @@ async def _insert_missing_rows(
 async def _sync_pair(
     session: AsyncSession,
     pair: Pair,
-    contracts: list[tuple[Contract, Supplier]],
+    contracts: list[tuple[Contract, Supplier, bool]],
     rows: list[RequirementState],
     policy: CompliancePolicy,
     now: datetime,

@@ -47,7 +47,7 @@ from app.compliance.schemas import (
     SupplierCompliance,
     SupplierRef,
 )
-from app.contracts.models import Contract, ContractHolder
+from app.contracts.models import Contract, ContractHolder, SocialRegime
 from app.identifiers import SupplierKey, parse_supplier_key
 from app.suppliers.models import Supplier
 
@@ -146,12 +146,14 @@ async def contract_compliance(
     """Each holder judged against this contract's own due date, then the worst holder wins."""
     today = today_in_paris(utcnow())
     query = (
-        select(Supplier)
+        select(Supplier, ContractHolder.social_regime)
         .join(ContractHolder, col(ContractHolder.supplier_id) == Supplier.id)
         .where(ContractHolder.contract_id == contract.id)
         .order_by(col(Supplier.id))
     )
-    suppliers = list((await session.exec(query)).all())
+    holdings = list((await session.exec(query)).all())
+    suppliers = [s for s, _ in holdings]
+    agricultural = {s.id: regime == SocialRegime.MSA for s, regime in holdings}
     states = select(RequirementState).where(
         RequirementState.buyer_id == contract.buyer_id,
         col(RequirementState.supplier_id).in_([s.id for s in suppliers]),
@@ -164,7 +166,8 @@ async def contract_compliance(
     holders = []
     for supplier in suppliers:
         results, public = [], []
-        for rtype in requirements_of([(contract, supplier)], policy):
+        holding = (contract, supplier, agricultural[supplier.id])
+        for rtype in requirements_of([holding], policy):
             row = rows.get((supplier.id, rtype.value))
             evidence = evidence_from_json(row.evidence) if row else None
             result = evaluate(

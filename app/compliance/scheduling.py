@@ -126,7 +126,7 @@ async def request_recheck(
     live = (await live_contracts(session, [pair], today_in_paris(now))).get(pair, [])
     if not live:
         return None, False
-    current = status_due_on([c for c, _ in live], today_in_paris(now))
+    current = status_due_on([c for c, *_ in live], today_in_paris(now))
     for row in rows:
         if row.run_state == RunState.IDLE:
             row.due_on = min(row.due_on or current, current)

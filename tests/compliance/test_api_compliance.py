@@ -251,3 +251,24 @@ async def test_lookup_and_paths_take_sirets_and_foreign_identifiers(
     assert by_id[siret]["found"] is True and by_id[siret]["status"] == "compliant"
     assert by_id["DE811907980"]["found"] is True
     assert by_id["12345678"]["code"] == "invalid_identifier"
+
+
+async def test_an_agricultural_holder_gives_its_msa_attestation_instead_of_urssaf(
+    client, make_buyer, make_key, runtime, profile
+):
+    headers = await make_key(Role.OFFICER, buyer=await make_buyer())
+    siren = profile("compliant")
+    payload = contract_for(siren)
+    payload["holders"] = [{"siren": siren, "social_regime": "msa"}]
+    r = await client.post("/v1/contracts", json=payload, headers=headers)
+    assert r.status_code == 201, r.text
+    await settle(runtime)
+    body = (await client.get(f"/v1/suppliers/{siren}/compliance", headers=headers)).json()
+    types = {q["type"]: q["status"] for q in body["requirements"]}
+    assert "urssaf_vigilance" not in types, types
+    assert types["msa_vigilance"] == "valid" and body["status"] == "compliant", body
+    contract = r.json()
+    r = await client.get(f"/v1/contracts/{contract['id']}/compliance", headers=headers)
+    holder = r.json()["holders"][0]
+    assert {q["type"] for q in holder["requirements"]} >= {"msa_vigilance"}
+    assert "urssaf_vigilance" not in {q["type"] for q in holder["requirements"]}
