@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api_calls.service import ApiCallRecorder
+from app.buyers.tokens import warn_if_platform_token_expiring
 from app.compliance.context import ComplianceContext
 from app.compliance.evaluation import policy_from
 from app.compliance.tasks import FUNCTIONS, plan_all_job, tick_job
@@ -128,6 +129,7 @@ async def build_runtime(
     Raises `UnsafeConfiguration` for a production configuration that would use invented data."""
     if client is None:
         refuse_unsafe_production(settings)
+        warn_if_platform_token_expiring(settings)  # its hash and expiry in the log, never it
     engine = engine or make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None

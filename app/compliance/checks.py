@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.buyers.models import Buyer
+from app.buyers.tokens import token_for
 from app.common import utcnow
 from app.compliance.context import ComplianceContext
 from app.compliance.evaluation import evidence_to_json, today_in_paris
@@ -87,11 +88,15 @@ async def run_supplier_check(
             row.run_state, row.lease_until, row.attempts = RunState.RUNNING, lease, row.attempts + 1
             session.add(row)
         subject = await _subject(session, buyer_id, supplier_id)
+        # The buyer's own habilitation when it has one (read per check: a token set or cleared
+        # applies from the next call, in every process); the platform's token otherwise.
+        token = await token_for(session, ctx.archive.keyring, buyer_id)
         todo = [(row.id, RequirementType(row.requirement)) for row in rows]
+    client = ctx.client.with_token(token) if token is not None else ctx.client
     today = today_in_paris(now)
     fetched: dict[uuid.UUID, Fetched] = {}
     for row_id, rtype in todo:  # sequential: the shared limiter paces every worker
-        fetched[row_id] = await fetch_requirement(ctx.client, rtype, subject, today)
+        fetched[row_id] = await fetch_requirement(client, rtype, subject, today)
     run = CheckRun(buyer_id, supplier_id)
     checks: list[tuple[Check, RequirementState]] = []
     async with ctx.transaction() as session:
