@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.buyers.router import router as buyers_router
+from app.buyers.tokens import days_left, expires_soon, token_expiry, token_hash
 from app.compliance import queries as compliance_queries
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
@@ -40,8 +41,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.sessionmaker() as session:
             return await compliance_queries.failed_checks(session)
 
-    # Vigie's own failures (rejected token, missing privilege): a platform problem, shown here.
-    app.state.health_checks = {"checks": failed_checks}
+    async def platform_token() -> dict[str, object]:
+        """The platform token's expiry (18-month JWTs): a warning 30 days before."""
+        token = settings.api_entreprise.token
+        expires_at = token_expiry(token) if token is not None else None
+        if expires_at is None:
+            return {"status": "ok"}
+        return {
+            "status": "warning" if expires_soon(expires_at) else "ok",
+            "hash": token_hash(token) if token is not None else None,
+            "expires_at": expires_at.isoformat(),
+            "days_left": days_left(expires_at),
+        }
+
+    # Vigie's own failures (rejected token, missing privilege) and a token about to expire:
+    # platform problems, shown here.
+    app.state.health_checks = {"checks": failed_checks, "api_entreprise_token": platform_token}
     in_tests = settings.environment == "test"  # tests start the runner when they need it
     autostart = settings.jobs.autostart
     if runtime.runner is not None and (autostart or (autostart is None and not in_tests)):

@@ -68,3 +68,31 @@ async def test_healthz_db_down(settings, api_entreprise_client):
     r = await _healthz(_with(settings, database_url=nowhere, redis_url=None), api_entreprise_client)
     assert r.status_code == 503, r.text
     assert r.json()["components"]["db"]["status"] == "down"
+
+
+def _jwt(days: float) -> str:
+    """An unsigned JWT with an `exp` (Vigie reads it, it cannot verify the signature)."""
+    import base64
+    import json
+    import time
+
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {"sub": "platform", "exp": int(time.time() + days * 86400)}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.signature"
+
+
+async def test_healthz_warns_about_an_expiring_platform_token(settings, api_entreprise_client):
+    token = _jwt(10)
+    ae = {**settings.api_entreprise.model_dump(), "token": token}
+    r = await _healthz(_with(settings, api_entreprise=ae, redis_url=None), api_entreprise_client)
+    assert r.status_code == 200, r.text  # a warning never takes the API out of service
+    body = r.json()
+    assert body["status"] == "warning"
+    component = body["components"]["api_entreprise_token"]
+    assert component["status"] == "warning" and component["days_left"] in (9, 10)
+    assert token not in r.text  # shown by its hash only
+    ae["token"] = _jwt(200)
+    r = await _healthz(_with(settings, api_entreprise=ae, redis_url=None), api_entreprise_client)
+    assert r.json()["components"]["api_entreprise_token"]["status"] == "ok"
