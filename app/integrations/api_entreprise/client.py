@@ -384,6 +384,7 @@ class ApiEntrepriseClient:
             return replace(
                 outcome,
                 kind=OutcomeKind.PENDING,
+                error_code="document_unavailable",
                 message=exc.reason,
                 retry_at=self.clock() + TRANSIENT_RETRY,
             )

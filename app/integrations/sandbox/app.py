@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -67,6 +68,19 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         return JSONResponse({name: getattr(state.config, name) for name in TUNABLE})
 
     return app
+
+
+def document_base_url(base_url: str, document_host: str | None) -> str:
+    """`base_url` with its host (and port, if given as `host:port`) replaced by `document_host`."""
+    if not document_host:
+        return base_url
+    url = httpx.URL(base_url)
+    host, _, port = (
+        document_host.rpartition(":") if ":" in document_host else (document_host, "", "")
+    )
+    if port and not port.isdigit():
+        raise ValueError(f"document_host {document_host!r}: the port must be a number")
+    return str(url.copy_with(host=host, port=int(port) if port else url.port)).rstrip("/")
 
 
 def _bearer(request: Request) -> str | None:
@@ -191,6 +205,7 @@ def _data_answer(
     state: SandboxState, endpoint: Endpoint, identifier: str, request: Request
 ) -> Answer:
     base_url = str(request.base_url).rstrip("/")
+    files_url = document_base_url(base_url, state.config.document_host)
     today: date = state.config.today()
     ttl = state.config.document_ttl_seconds or endpoint.document_ttl
 
@@ -199,7 +214,7 @@ def _data_answer(
     ) -> str:
         doc_id = state.store_pdf(title, company, ident, valid_from, valid_until, ttl)
         filename = state.documents.get(doc_id).filename  # type: ignore[union-attr]
-        return f"{base_url}/files/{doc_id}/{filename}"
+        return f"{files_url}/files/{doc_id}/{filename}"
 
     case: StagingCase | None = find_case(endpoint.name, identifier)
     if case is not None:

@@ -17,6 +17,9 @@ def sandbox(
     error_rate: float = typer.Option(0.0, help="Share of calls failing with 502/504 (0 to 1)."),
     timeout_rate: float = typer.Option(0.0, help="Share of calls that do not answer in time."),
     seed: int = typer.Option(0, help="Seed for drawing the failures."),
+    document_host: str | None = typer.Option(
+        None, help="Serve documents under this host[:port] (e.g. localhost), not the API's."
+    ),
 ) -> None:
     """Run the API Entreprise sandbox (same routes and responses as the real API)."""
     import uvicorn
@@ -30,6 +33,7 @@ def sandbox(
         error_rate=error_rate,
         timeout_rate=timeout_rate,
         seed=seed,
+        document_host=document_host,
     )
     typer.echo(f"API Entreprise sandbox on http://{host}:{port}")
     typer.echo(f"Token: {SANDBOX_TOKEN} (public development token, worthless)")

@@ -54,6 +54,10 @@ class SandboxConfig:
     timeout_seconds: float = 30.0  # longer than the client's 5 s / 12 s timeouts
     seed: int = 0
     document_ttl_seconds: int | None = None  # None: each endpoint's realistic lifetime
+    # Serve documents under another host name than the API's ("localhost" when the API is on
+    # 127.0.0.1; "localhost:8124" also changes the port, e.g. to one where nothing listens), as
+    # the real API does with storage.entreprise.api.gouv.fr. None: the request's own host.
+    document_host: str | None = None
     conflict_detection: bool = True  # 409 00015 for a duplicate request already in progress
     clock: Callable[[], float] = field(default=time.time)
     today: Callable[[], date] = field(default=_today)

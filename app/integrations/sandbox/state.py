@@ -25,6 +25,7 @@ TUNABLE = {
     "timeout_seconds": float,
     "seed": int,
     "document_ttl_seconds": int,
+    "document_host": str,
     "conflict_detection": bool,
 }
 
