@@ -27,6 +27,7 @@ from app.config import Settings
 from app.contracts.models import Contract
 from app.documents.crypto import DecryptionFailed, Keyring, KeyringError
 from app.integrations.api_entreprise import ApiEntrepriseClient, OutcomeKind
+from app.integrations.api_entreprise.documents import allowed_document_hosts
 from app.integrations.api_entreprise.operations import OPERATIONS
 
 PRODUCTION_HOST = "entreprise.api.gouv.fr"
@@ -102,7 +103,12 @@ def scopes_for(requirements: Iterable[str]) -> set[str]:
 
 def document_hosts(client: ApiEntrepriseClient | None, settings: Settings) -> list[str]:
     """The hosts the client accepts document URLs from (its own rule, whatever it becomes)."""
-    hosts = set(client.document_hosts) if client else set(settings.api_entreprise.document_hosts)
+    ae = settings.api_entreprise
+    hosts = (
+        set(client.document_hosts)
+        if client
+        else set(allowed_document_hosts(ae.base_url or "", ae.document_hosts))
+    )
     for op in OPERATIONS.values():
         hosts |= set(getattr(op, "document_hosts", ()))
     return sorted(hosts)
