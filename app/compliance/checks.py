@@ -19,7 +19,7 @@ from app.buyers.models import Buyer
 from app.buyers.tokens import token_for
 from app.common import utcnow
 from app.compliance.context import ComplianceContext
-from app.compliance.evaluation import evidence_to_json, today_in_paris
+from app.compliance.evaluation import evidence_from_json, evidence_to_json, today_in_paris
 from app.compliance.fetch import Fetched, Subject, fetch_requirement
 from app.compliance.models import Check, RequirementState, RunState
 from app.compliance.planner import rows_of_pair, sync_pairs
@@ -39,6 +39,7 @@ from app.suppliers.models import Supplier
 log = logging.getLogger("vigie.compliance")
 
 CONFIG_ERROR_BACKOFF = timedelta(hours=6)
+PENDING_CAP = timedelta(hours=6)  # the longest back-off of repeated transient trouble
 BUG_BACKOFF = timedelta(hours=1)
 
 
@@ -157,6 +158,7 @@ async def _persist(
     check.message = (got.alert or got.message or "")[:500] or None
     short: float | None = None
     row.lease_until = None
+    serves = today_in_paris(now) >= row.due_on - timedelta(days=ctx.policy.tolerance_days)
     if got.kind is None:  # config error or bug: no retry storm, an alert on the requirement
         row.alert = got.alert
         row.run_state = RunState.IDLE
@@ -165,17 +167,28 @@ async def _persist(
         check.done = False
     elif got.kind is EvidenceKind.PENDING:
         retry_at = got.retry_at or now + timedelta(minutes=5)
+        if check.attempts > 1:  # repeated trouble for this due date: 5, 10, 20 min… at most 6 h
+            backoff = min(timedelta(minutes=5) * 2 ** min(check.attempts - 2, 7), PENDING_CAP)
+            retry_at = max(retry_at, now + backoff)
         wait = max(1.0, (retry_at - now).total_seconds())
         row.retry_at = retry_at
+        pending = Evidence(
+            kind=EvidenceKind.PENDING, **{**got.evidence, "retry_on": retry_at.date()}
+        )
+        previous = evidence_from_json(row.evidence)
+        # The requirement reads `upstream_pending` with its next try — unless the evidence on
+        # file still proves the period (a fresh document fetched between due dates, say).
+        if serves or previous is None or previous.kind in (EvidenceKind.NONE, EvidenceKind.PENDING):
+            row.evidence = evidence_to_json(pending)
         if wait <= limits.short_retry_seconds:
-            # Stays claimed: the same job runs again. Should the queue give up first, the lease
-            # ends and the tick hands the row out again.
+            # Stays claimed: the same job runs again (and calls the endpoint again, for a fresh
+            # document URL). Should the queue give up first, the lease ends and the tick hands
+            # the row out again.
             short = wait
             row.run_state = RunState.QUEUED
             row.lease_until = retry_at + timedelta(seconds=limits.lease_seconds)
         else:  # long wait (URSSAF manual review: 48 h): the database remembers it
             row.run_state = RunState.IDLE
-            row.evidence = evidence_to_json(Evidence(kind=EvidenceKind.PENDING, **got.evidence))
         check.done = False
     else:
         evidence = Evidence(
@@ -189,8 +202,6 @@ async def _persist(
         # dates) does not serve that due date: the due date's own check still runs. Such an early
         # check replaces the evidence only with a fact (a document, or a refusal): the period
         # already served stays in order otherwise.
-        today = today_in_paris(now)
-        serves = today >= row.due_on - timedelta(days=ctx.policy.tolerance_days)
         if serves or got.kind in (EvidenceKind.DELIVERED, EvidenceKind.REFUSED):
             row.evidence = evidence_to_json(evidence)
             row.document_id = uuid.UUID(document_ids[0]) if document_ids else None

@@ -142,6 +142,11 @@ async def test_sweep_does_not_wait_for_a_short_upstream_retry(
     for row in rows:
         by_state[row.run_state] = by_state.get(row.run_state, 0) + 1
     assert by_state == {"idle": 9, "queued": 3}, by_state
+    # Meanwhile the waiting supplier reads `upstream_pending` with its next try, not `missing`.
+    r = await client.get(f"/v1/suppliers/{slow}/compliance", headers=headers)
+    statuses = {q["status"] for q in r.json()["requirements"]}
+    assert statuses == {"upstream_pending"}, r.json()
+    assert all(q["reasons"][0]["code"] == "upstream_pending" for q in r.json()["requirements"])
 
 
 async def test_two_processes_planning_a_new_pair_at_once(
