@@ -137,6 +137,15 @@ async def request_recheck(
     if not claims:
         due = min((r.due_on for r in busy if r.due_on), default=current)
         job_id = Claim(buyer_id, supplier_id, due).job_id
+        waiting = [
+            r for r in busy if r.run_state == RunState.QUEUED and r.retry_at and r.retry_at > now
+        ]
+        if waiting:
+            # A retry waits for the source (its job is deferred): the officer's re-check runs now,
+            # under an id of its own; the deferred job then finds nothing left to do.
+            job_id = f"{job_id}:now-{int(now.timestamp())}"
+            enqueue_after_commit(session, CHECK_JOB, str(buyer_id), str(supplier_id), job_id=job_id)
+            return job_id, False
         # Already queued or running: asking again is harmless (same id, no duplicate).
         enqueue_after_commit(session, CHECK_JOB, str(buyer_id), str(supplier_id), job_id=job_id)
         return job_id, bool(busy)

@@ -147,6 +147,16 @@ async def test_sweep_does_not_wait_for_a_short_upstream_retry(
     statuses = {q["status"] for q in r.json()["requirements"]}
     assert statuses == {"upstream_pending"}, r.json()
     assert all(q["reasons"][0]["code"] == "upstream_pending" for q in r.json()["requirements"])
+    # The officer's re-check does not wait for the source's 10 minutes: it runs now.
+    monkeypatch.setattr(checks, "fetch_requirement", real_fetch)
+    r = await client.post(f"/v1/suppliers/{slow}/checks", headers=headers)
+    assert r.status_code == 202 and ":now-" in r.json()["job_id"], r.text
+    for _ in range(300):
+        r = await client.get(f"/v1/suppliers/{slow}/compliance", headers=headers)
+        if "upstream_pending" not in {q["status"] for q in r.json()["requirements"]}:
+            break
+        await asyncio.sleep(0.1)
+    assert {q["status"] for q in r.json()["requirements"]} != {"upstream_pending"}, r.json()
 
 
 async def test_two_processes_planning_a_new_pair_at_once(
