@@ -18,7 +18,9 @@ __all__ = ["api_entreprise_app", "token_claims", "token_expires_at"]
 if TYPE_CHECKING:
     from app.api_calls.doctor import Report
 
-api_entreprise_app = typer.Typer(help="API Entreprise: tokens, doctor, call log.", no_args_is_help=True)
+api_entreprise_app = typer.Typer(
+    help="API Entreprise: tokens, doctor, call log.", no_args_is_help=True
+)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

@@ -32,7 +32,7 @@ from app.compliance.rules import (
     next_due_date,
     overall_status,
 )
-from app.contracts.models import Contract, ContractHolder
+from app.contracts.models import Contract, ContractHolder, SocialRegime
 from app.suppliers.models import Supplier
 
 Holders = Mapping[uuid.UUID, Sequence[tuple[ContractHolder, Supplier]]]  # contract id → holders
@@ -84,12 +84,14 @@ def holder_results(
     *,
     today: date,
     policy: CompliancePolicy,
+    agricultural: bool = False,
 ) -> list[tuple[RequirementType, RequirementResult]]:
-    """Each requirement of one holder under one contract, judged at this contract's due date."""
+    """Each requirement of one holder under one contract, judged at this contract's due date
+    (`agricultural`: the holder's MSA attestation replaces URSSAF's)."""
     due = current_due_date(contract.notified_on, contract.ends_on, today) or contract.notified_on
     next_due = next_due_date(contract.notified_on, contract.ends_on, due)
     out = []
-    for rtype in requirements_of([(contract, supplier)], policy):
+    for rtype in requirements_of([(contract, supplier, agricultural)], policy):
         stored = states.get((supplier.id, rtype))
         result = evaluate(
             rtype,
@@ -115,8 +117,11 @@ def contract_status(
 ) -> OverallResult:
     """The worst of its holders' statuses (no holder at all: `not_checked`)."""
     per_holder = []
-    for _, supplier in holders:
-        results = holder_results(contract, supplier, states, today=today, policy=policy)
+    for holder, supplier in holders:
+        msa = holder.social_regime == SocialRegime.MSA
+        results = holder_results(
+            contract, supplier, states, today=today, policy=policy, agricultural=msa
+        )
         per_holder.append(overall_status([r for _, r in results], today=today, policy=policy))
     return combine_statuses(per_holder)
 

@@ -34,6 +34,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/contracts"): Rule(frozenset({OFF, ERP})),
     ("GET", "/v1/contracts/{contract_id}"): Rule(frozenset({OFF, ERP}), tenant_scoped=True),
     ("PATCH", "/v1/contracts/{contract_id}"): Rule(frozenset({OFF, ERP}), tenant_scoped=True),
+    ("GET", "/v1/contracts/{contract_id}/amendments"): Rule(
+        frozenset({OFF, ERP}), tenant_scoped=True
+    ),
     ("GET", "/v1/suppliers"): Rule(frozenset({OFF, ERP})),
     ("GET", "/v1/suppliers/{siren}"): Rule(frozenset({OFF, ERP, CON}), tenant_scoped=True),
     ("POST", "/v1/buyers"): Rule(frozenset({ADM})),
