@@ -1,16 +1,17 @@
 """Annotated dependencies: the request's unit of work, the caller and its scope."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.compliance.context import ComplianceContext
 from app.config import Settings
 from app.db import unit_of_work
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, Unauthorized, ValidationFailed, field_error
 from app.keys.models import ApiKey, Role
 from app.keys.service import authenticate
 
@@ -75,3 +76,45 @@ def require_roles(*roles: Role) -> Callable[[ApiKey], Awaitable[ApiKey]]:
 
 BuyerCaller = Annotated[ApiKey, Depends(require_roles(Role.OFFICER, Role.ERP))]
 AdminCaller = Annotated[ApiKey, Depends(require_roles(Role.ADMIN))]
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route reads: its own and its dependencies' (by alias)."""
+    names: set[str] = set()
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        for field in current.query_params:
+            names.add(field.alias)
+            model = field.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):  # a query model
+                names |= {f.alias or n for n, f in model.model_fields.items()}
+        stack.extend(current.dependencies)
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """422 `unknown_parameter` for a query parameter the route does not declare.
+
+    `?stauts=x` would otherwise be ignored and answer the unfiltered list, as if it were the
+    filtered one. Declare it after the caller's dependency, so a request without a key is a 401.
+    """
+    known = _query_names(request.scope["route"].dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if not unknown:
+        return
+    named = ", ".join(f"« {name} »" for name in unknown)
+    several = len(unknown) > 1
+    raise ValidationFailed(
+        f"{'Paramètres inconnus' if several else 'Paramètre inconnu'} : {named}. Paramètres "
+        f"acceptés ici : {', '.join(sorted(known)) or 'aucun'}.",
+        code="unknown_parameter",
+        title="Paramètre inconnu",
+        errors=[
+            field_error(f"#/query/{name}", f"Paramètre « {name} » inconnu.", "unknown_parameter")
+            for name in unknown
+        ],
+    )
+
+
+KnownQueryOnly = Annotated[None, Depends(reject_unknown_query)]

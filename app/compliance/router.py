@@ -21,7 +21,7 @@ from app.compliance.schemas import (
     SupplierCompliance,
 )
 from app.contracts.service import get_contract
-from app.deps import BuyerCaller, ComplianceDep, SessionDep, require_roles
+from app.deps import BuyerCaller, ComplianceDep, KnownQueryOnly, SessionDep, require_roles
 from app.errors import ServiceUnavailable, ValidationFailed
 from app.identifiers import SupplierId
 from app.keys.models import ApiKey, Role
@@ -69,6 +69,7 @@ async def get_contract_compliance(
 async def list_gaps(
     request: Request,
     caller: BuyerCaller,
+    _known: KnownQueryOnly,
     session: SessionDep,
     compliance: ComplianceDep,
     status_: Annotated[

@@ -1,9 +1,8 @@
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Response, status
 
 from app.compliance.rules import OverallStatus
 from app.compliance.scheduling import plan_contract_later
@@ -15,8 +14,7 @@ from app.contracts.models import (
     ContractPublic,
     ContractUpdate,
 )
-from app.deps import BuyerCaller, ComplianceDep, SessionDep, SettingsDep
-from app.errors import ValidationFailed, field_error
+from app.deps import BuyerCaller, ComplianceDep, KnownQueryOnly, SessionDep, SettingsDep
 from app.identifiers import OptionalSiren
 from app.pagination import Cursor, Limit, next_cursor
 
@@ -24,48 +22,6 @@ router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
 
 # --- a filter the API does not know is an error, never silently ignored ------------------------
-
-
-def _query_names(dependant: Any) -> set[str]:
-    """The query parameters a route reads: its own and its dependencies' (by alias)."""
-    names: set[str] = set()
-    stack = [dependant]
-    while stack:
-        current = stack.pop()
-        for field in current.query_params:
-            names.add(field.alias)
-            model = field.field_info.annotation
-            if isinstance(model, type) and issubclass(model, BaseModel):  # a query model
-                names |= {f.alias or n for n, f in model.model_fields.items()}
-        stack.extend(current.dependencies)
-    return names
-
-
-async def reject_unknown_query(request: Request) -> None:
-    """422 `unknown_parameter` for a query parameter the route does not declare.
-
-    `?stauts=x` would otherwise be ignored and answer the unfiltered list, as if it were the
-    filtered one. Declare it after the caller's dependency, so a request without a key is a 401.
-    """
-    known = _query_names(request.scope["route"].dependant)
-    unknown = sorted(set(request.query_params) - known)
-    if not unknown:
-        return
-    named = ", ".join(f"« {name} »" for name in unknown)
-    several = len(unknown) > 1
-    raise ValidationFailed(
-        f"{'Paramètres inconnus' if several else 'Paramètre inconnu'} : {named}. Paramètres "
-        f"acceptés ici : {', '.join(sorted(known)) or 'aucun'}.",
-        code="unknown_parameter",
-        title="Paramètre inconnu",
-        errors=[
-            field_error(f"#/query/{name}", f"Paramètre « {name} » inconnu.", "unknown_parameter")
-            for name in unknown
-        ],
-    )
-
-
-KnownQueryOnly = Annotated[None, Depends(reject_unknown_query)]
 
 
 # --- routes ------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlmodel import SQLModel
 
-from app.deps import BuyerCaller, SessionDep, require_roles
+from app.deps import BuyerCaller, KnownQueryOnly, SessionDep, require_roles
 from app.identifiers import SupplierId
 from app.keys.models import ApiKey, Role
 from app.pagination import Cursor, Limit, next_cursor
@@ -22,7 +22,11 @@ class SupplierPage(SQLModel):
 
 @router.get("", response_model=SupplierPage)
 async def list_suppliers(
-    caller: BuyerCaller, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+    caller: BuyerCaller,
+    _known: KnownQueryOnly,
+    session: SessionDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> SupplierPage:
     """The suppliers holding at least one of the caller's contracts."""
     assert caller.buyer_id is not None

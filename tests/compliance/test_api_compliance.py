@@ -272,3 +272,15 @@ async def test_an_agricultural_holder_gives_its_msa_attestation_instead_of_urssa
     holder = r.json()["holders"][0]
     assert {q["type"] for q in holder["requirements"]} >= {"msa_vigilance"}
     assert "urssaf_vigilance" not in {q["type"] for q in holder["requirements"]}
+
+
+async def test_a_filter_the_api_does_not_know_is_a_422(client, make_buyer, make_key):
+    headers = await make_key(Role.OFFICER, buyer=await make_buyer())
+    for path in ("/v1/gaps", "/v1/suppliers", "/v1/contracts"):
+        r = await client.get(path, params={"stauts": "refused"}, headers=headers)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["code"] == "unknown_parameter" and "stauts" in r.json()["detail"]
+    assert (
+        await client.get("/v1/gaps", params={"status": "refused"}, headers=headers)
+    ).status_code == 200
+    assert (await client.get("/v1/gaps", params={"stauts": "x"})).status_code == 401
