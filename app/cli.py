@@ -1,21 +1,17 @@
 """`vigie …`: the operator's commands."""
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic_core import PydanticCustomError
 from rich.console import Console
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api_calls.cli import api_entreprise_app
 from app.buyers.cli import token_app
+from app.cli_common import console, run_db, siren_option, siret_option
 from app.compliance.cli import check_command, sweep_command
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker, unit_of_work
 from app.documents.cli import archive_app
-from app.identifiers import parse_siren, parse_siret
 from app.integrations.sandbox.cli import sandbox_app
 from app.keys.models import Role
 
@@ -50,50 +46,6 @@ app.add_typer(api_entreprise_app, name="api-entreprise")
 app.add_typer(sandbox_app)
 app.command("sweep")(sweep_command)
 app.command("check")(check_command)
-
-T = TypeVar("T")
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def run_db(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work(session)` in one unit of work on the configured database."""
-
-    async def main() -> T:
-        engine = make_engine(get_settings().database_url)
-        try:
-            async with unit_of_work(make_sessionmaker(engine)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    from app.errors import AppError
-
-    try:
-        return asyncio.run(main())
-    except AppError as exc:
-        err.print(f"[red]Error ({exc.code})[/red]: {exc.detail}")
-        raise typer.Exit(1) from None
-
-
-def siret_option(value: str) -> str:
-    """Typer parser: a bad SIRET is a usage error (exit code 2), said in English."""
-    try:
-        return parse_siret(value)
-    except PydanticCustomError:
-        raise typer.BadParameter(
-            f"{value!r} is not a SIRET (14 digits whose last is the Luhn check digit)."
-        ) from None
-
-
-def siren_option(value: str) -> str:
-    """Typer parser: a bad SIREN is a usage error (exit code 2), said in English."""
-    try:
-        return parse_siren(value)
-    except PydanticCustomError:
-        raise typer.BadParameter(
-            f"{value!r} is not a SIREN (9 digits whose last is the Luhn check digit)."
-        ) from None
 
 
 @app.command()

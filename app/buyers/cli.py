@@ -1,58 +1,24 @@
 """`vigie buyers token …`: a buyer's own API Entreprise token, read from standard input."""
 
-import asyncio
 import getpass
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic_core import PydanticCustomError
-from rich.console import Console
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.cli_common import console, err, run_db, siret_option
 from app.config import get_settings
 
-T = TypeVar("T")
 token_app = typer.Typer(
     help="A buyer's own API Entreprise token (else the platform's is used).",
     no_args_is_help=True,
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
-def _siret(value: str) -> str:
-    from app.identifiers import parse_siret
-
-    try:
-        return parse_siret(value)
-    except PydanticCustomError:
-        raise typer.BadParameter(f"not a valid SIRET: {value!r}") from None
-
-
-SiretOption = Annotated[str, typer.Option(help="SIRET of the buyer", parser=_siret)]
-
-
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from app.db import make_engine, make_sessionmaker, unit_of_work
-    from app.errors import AppError
-
-    async def main() -> T:
-        engine = make_engine(get_settings().database_url)
-        try:
-            async with unit_of_work(make_sessionmaker(engine)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except AppError as exc:
-        err.print(f"[red]Error ({exc.code})[/red]: {exc.detail}")
-        raise typer.Exit(1) from None
+SiretOption = Annotated[str, typer.Option(help="SIRET of the buyer", parser=siret_option)]
 
 
 async def _buyer_id(session: AsyncSession, siret: str) -> uuid.UUID:
@@ -83,7 +49,7 @@ def token_set(siret: SiretOption) -> None:
         row = await set_token(session, keyring, await _buyer_id(session, siret), token)
         return row.token_hash, row.expires_at
 
-    digest, expires_at = _run(work)
+    digest, expires_at = run_db(work)
     console.print(f"Token {digest} stored for buyer {siret}.")
     if expires_at is None:
         console.print("[yellow]Expiry unknown: not a JWT with an `exp`.[/yellow]")
@@ -99,7 +65,7 @@ def token_clear(siret: SiretOption) -> None:
     async def work(session: AsyncSession) -> bool:
         return await clear_token(session, await _buyer_id(session, siret))
 
-    if _run(work):
+    if run_db(work):
         console.print(f"Token cleared for buyer {siret}: the platform token applies.")
     else:
         console.print(f"Buyer {siret} had no token of its own.")
