@@ -34,6 +34,7 @@ from app.compliance.planner import (
     rows_of_pair,
     sync_pairs,
 )
+from app.documents.journal import append_journal, entries_for
 from app.jobs import InProcessRunner, enqueue_after_commit
 
 log = logging.getLogger("vigie.compliance")
@@ -87,8 +88,45 @@ async def plan_all(ctx: ComplianceContext, *, now: datetime | None = None) -> in
     """Hourly (and at start): rows of every live contract, statuses recomputed. Contracts are
     planned at once by their own job; this pass catches amendments' removed holders, ends of
     execution and anything missed. Returns the pairs synced."""
+    now = now or utcnow()
     async with ctx.transaction() as session:
-        return await sync_pairs(session, None, policy=ctx.policy, now=now or utcnow())
+        synced = await sync_pairs(session, None, policy=ctx.policy, now=now)
+        await record_token_expiring(session, ctx, now)
+        return synced
+
+
+TOKEN_SUBJECT = "platform:api_entreprise_token"
+KIND_TOKEN_EXPIRING = "token_expiring"
+
+
+async def record_token_expiring(
+    session: AsyncSession, ctx: ComplianceContext, now: datetime
+) -> bool:
+    """While the platform token expires within 30 days, one `token_expiring` event a day in the
+    journal (shown by its hash and date, never the token), for the pages and the ERPs' feed.
+    Nothing is refused before it has expired."""
+    from app.buyers.tokens import days_left, expires_soon, token_expiry, token_hash
+
+    token = ctx.upstream.token
+    expires_at = token_expiry(token) if token is not None else None
+    if token is None or not expires_soon(expires_at, now):
+        return False
+    assert expires_at is not None
+    today = today_in_paris(now).isoformat()
+    if any(e.data.get("day") == today for e in await entries_for(session, [TOKEN_SUBJECT])):
+        return False
+    await append_journal(
+        session,
+        KIND_TOKEN_EXPIRING,
+        TOKEN_SUBJECT,
+        {
+            "day": today,
+            "hash": token_hash(token),
+            "expires_at": expires_at.isoformat(),
+            "days_left": days_left(expires_at, now),
+        },
+    )
+    return True
 
 
 def plan_contract_later(session: AsyncSession, contract_id: uuid.UUID) -> None:
