@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.buyers.models import BuyerToken
 from app.common import uuid7
 from app.config import Settings
 from app.documents.crypto import Keyring, associated_data, load_keyring, seal, unseal
@@ -181,10 +182,22 @@ async def rotate_keys(session: AsyncSession, archive: Archive, batch: int = 500)
             session.add(doc)
         count += len(docs)
         await session.flush()
+    # The buyers' own API Entreprise tokens are sealed under the same master keys.
+    tokens = (await session.exec(select(BuyerToken).where(col(BuyerToken.key_id) != current))).all()
+    for token in tokens:
+        previous.add(token.key_id)
+        token.wrapped_key, token.key_id = archive.keyring.rewrap(token.wrapped_key, token.key_id)
+        session.add(token)
+    await session.flush()
     await append_journal(
         session,
         KIND_KEY_ROTATED,
         f"key:{current}",
-        {"key_id": current, "previous_key_ids": sorted(previous), "documents": count},
+        {
+            "key_id": current,
+            "previous_key_ids": sorted(previous),
+            "documents": count,
+            "buyer_tokens": len(tokens),
+        },
     )
     return count

@@ -136,3 +136,17 @@ async def test_concurrent_appends_never_fork_the_chain(doc_sm, archive) -> None:
     assert report.ok and report.journal_entries == 24, report.problems
     # Each unit of work held the lock until its commit: its three entries are consecutive.
     assert all(len(set(chunk)) == 1 for chunk in per_writer)
+
+
+async def test_rotate_rewraps_the_buyers_tokens_too(doc_sm, archive, parties) -> None:
+    from app.buyers.tokens import set_token, token_for
+
+    async with unit_of_work(doc_sm) as session:
+        await set_token(session, archive.keyring, parties.buyer_id, "buyer-own-token-0123456789")
+    rotated = Archive(archive.storage, Keyring([new_master_key("k2"), *archive.keyring.keys]))
+    async with unit_of_work(doc_sm) as session:
+        await rotate_keys(session, rotated)
+    only_new = Keyring([rotated.keyring.current])  # the old master key retired
+    async with unit_of_work(doc_sm) as session:
+        token = await token_for(session, only_new, parties.buyer_id)
+    assert token is not None and token.get_secret_value() == "buyer-own-token-0123456789"
