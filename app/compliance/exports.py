@@ -35,9 +35,18 @@ CSV_BATCH = 2000
 CSV_FILENAME = "ecarts.csv"
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet will not run: one starting like a formula (`=HYPERLINK(…)` in a
+    supplier's name) is prefixed with an apostrophe (OWASP, CSV injection)."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
 def _line(values: list[str]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(values)
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow([_cell(v) for v in values])
     return buffer.getvalue()
 
 

@@ -284,3 +284,25 @@ async def test_a_filter_the_api_does_not_know_is_a_422(client, make_buyer, make_
         await client.get("/v1/gaps", params={"status": "refused"}, headers=headers)
     ).status_code == 200
     assert (await client.get("/v1/gaps", params={"stauts": "x"})).status_code == 401
+
+
+async def test_the_gaps_csv_neutralises_formulas(
+    client, make_buyer, make_key, runtime, profile, sessionmaker
+):
+    from app.suppliers.models import Supplier
+
+    headers = await make_key(Role.OFFICER, buyer=await make_buyer())
+    payload = contract_for(profile("urssaf_refused"))
+    assert (await client.post("/v1/contracts", json=payload, headers=headers)).status_code == 201
+    await settle(runtime)
+    async with sessionmaker() as session:
+        supplier = (
+            await session.exec(select(Supplier).where(Supplier.siren == profile("urssaf_refused")))
+        ).one()
+        supplier.name = '=HYPERLINK("http://evil.example","clic")'
+        session.add(supplier)
+        await session.commit()
+    r = await client.get("/v1/gaps", params={"format": "csv"}, headers=headers)
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
+    names = [row[1] for row in rows[1:] if row[0] == profile("urssaf_refused")]
+    assert names and all(n == "'" + '=HYPERLINK("http://evil.example","clic")' for n in names)
