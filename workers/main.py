@@ -18,13 +18,22 @@ from arq.typing import WorkerCoroutine
 from app.compliance.tasks import JOBS, plan_all_job, tick_job
 from app.config import get_settings
 from app.jobs import ArqJobQueue, arq_job, deserialize_job, serialize_job
-from app.runtime import build_runtime
+from app.runtime import UnsafeConfiguration, build_runtime, refuse_unsafe_production
 
 log = logging.getLogger("vigie.worker")
 _settings = get_settings()
 
 
+def _refuse_without_redis() -> None:
+    if not _settings.redis_url:
+        raise UnsafeConfiguration(
+            "REDIS_URL is not set: the arq worker needs the deployment's Redis (without it, "
+            "`vigie serve` runs the jobs in its own process)."
+        )
+
+
 async def startup(ctx: dict[str, Any]) -> None:
+    _refuse_without_redis()
     queue = ArqJobQueue(ctx["redis"], _settings.jobs.queue_name)
     runtime = await build_runtime(_settings, jobs=queue)
     ctx["runtime"] = runtime
@@ -73,10 +82,9 @@ class WorkerSettings:
 def main(argv: list[str]) -> None:
     from arq import run_worker
 
-    from app.runtime import UnsafeConfiguration, refuse_unsafe_production
-
     logging.basicConfig(level=_settings.log_level)
     try:
+        _refuse_without_redis()
         refuse_unsafe_production(_settings)
     except UnsafeConfiguration as exc:
         print(f"Error: {exc}", file=sys.stderr)
