@@ -23,8 +23,9 @@ async def _rows(sessionmaker, buyer_id):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def database_url(fresh_database_url: str) -> str:
-    """The tick claims whatever is due in the whole database: give each test its own."""
+def committed_database_url(fresh_database_url: str) -> str:
+    """The tick claims whatever is due in the whole database: give each test its own (these
+    tests commit for real, so this is the database their settings use)."""
     return fresh_database_url
 
 
