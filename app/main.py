@@ -17,6 +17,7 @@ from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
 from app.documents.router import router as documents_router
+from app.guards import RejectControlCharacters
 from app.integrations.api_entreprise import ApiEntrepriseClient
 from app.keys.router import router as keys_router
 from app.problems import install_error_handlers
@@ -97,6 +98,9 @@ def create_app(
         response = await call_next(request)
         response.headers["X-Request-ID"] = rid
         return response
+
+    # Outermost: control characters never reach a route, a query or the database.
+    app.add_middleware(RejectControlCharacters)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
