@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.common import utcnow
-from app.errors import NotFound, Unauthorized, ValidationFailed
+from app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from app.identifiers import parse_optional_siren, parse_optional_siret
 from app.keys.models import ApiKey, Role
 
@@ -100,10 +100,24 @@ async def revoke_key(session: AsyncSession, prefix: str) -> ApiKey:
     if record is None:
         raise NotFound(f"Aucune clé d'API de préfixe « {prefix} ».", code="api_key_not_found")
     if record.revoked_at is None:
+        if record.role == Role.ADMIN and await _active_admins(session) <= 1:
+            # Nobody could create a key again (nor revoke a leaked one) through the API.
+            raise Conflict(
+                "C'est la dernière clé d'administration active de la plateforme : créez-en une "
+                "autre (vigie keys create --role admin) avant de révoquer celle-ci.",
+                code="last_admin_key",
+            )
         record.revoked_at = utcnow()
         session.add(record)
         await session.flush()
     return record
+
+
+async def _active_admins(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    query = select(func.count()).where(ApiKey.role == Role.ADMIN, col(ApiKey.revoked_at).is_(None))
+    return int((await session.exec(query)).one())
 
 
 async def list_keys(session: AsyncSession) -> list[ApiKey]:

@@ -147,3 +147,19 @@ async def test_buyers_api(client, make_key):
     assert_problem(bad, 422, "invalid_identifier")
     listed = await client.get("/v1/buyers", headers=admin)
     assert siret in [b["siret"] for b in listed.json()]
+
+
+async def test_the_last_admin_key_cannot_be_revoked(client, make_key):
+    """Nobody could create or revoke a key through the API after it (issue 14): 409, even with
+    that key itself; once a second admin key exists, the first may go."""
+    admin = await make_key("admin")
+    prefix = prefix_of(admin["Authorization"])
+    assert_problem(await client.delete(f"/v1/keys/{prefix}", headers=admin), 409, "last_admin_key")
+    assert (await client.get("/v1/keys", headers=admin)).status_code == 200  # still works
+    second = await make_key("admin")
+    assert (await client.delete(f"/v1/keys/{prefix}", headers=second)).status_code == 204
+    assert_problem(
+        await client.delete(f"/v1/keys/{prefix_of(second['Authorization'])}", headers=second),
+        409,
+        "last_admin_key",
+    )
