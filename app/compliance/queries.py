@@ -7,21 +7,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import tuple_
+from pydantic_core import PydanticCustomError
+from sqlalchemy import func, tuple_
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.buyers.models import Buyer
 from app.common import utcnow
 from app.compliance.evaluation import (
-    evaluate,
     evidence_from_json,
     reason_to_json,
     result_from_row,
     today_in_paris,
 )
 from app.compliance.models import RequirementState
-from app.compliance.planner import requirements_of
 from app.compliance.rules import (
     REASON_LABELS_FR,
     CompliancePolicy,
@@ -31,8 +30,6 @@ from app.compliance.rules import (
     RequirementStatus,
     RequirementType,
     combine_statuses,
-    current_due_date,
-    next_due_date,
     overall_status,
     status_label_fr,
 )
@@ -48,8 +45,10 @@ from app.compliance.schemas import (
     SupplierRef,
 )
 from app.contracts.models import Contract, ContractHolder, SocialRegime
+from app.contracts.status import Stored, holder_results
 from app.identifiers import SupplierKey, parse_supplier_key
 from app.suppliers.models import Supplier
+from app.suppliers.service import supplier_scope
 
 
 def _reasons(reasons: list[Any]) -> list[ReasonPublic]:
@@ -158,33 +157,30 @@ async def contract_compliance(
         RequirementState.buyer_id == contract.buyer_id,
         col(RequirementState.supplier_id).in_([s.id for s in suppliers]),
     )
-    rows: dict[tuple[uuid.UUID, str], RequirementState] = {
-        (r.supplier_id, r.requirement): r for r in (await session.exec(states)).all()
+    rows: dict[tuple[uuid.UUID, RequirementType], RequirementState] = {
+        (r.supplier_id, RequirementType(r.requirement)): r
+        for r in (await session.exec(states)).all()
     }
-    due = current_due_date(contract.notified_on, contract.ends_on, today) or contract.notified_on
-    next_due = next_due_date(contract.notified_on, contract.ends_on, due)
+    stored = {
+        key: Stored(evidence_from_json(r.evidence), r.alert is not None, r.requested_on)
+        for key, r in rows.items()
+    }
     holders = []
     for supplier in suppliers:
-        results, public = [], []
-        holding = (contract, supplier, agricultural[supplier.id])
-        for rtype in requirements_of([holding], policy):
-            row = rows.get((supplier.id, rtype.value))
-            evidence = evidence_from_json(row.evidence) if row else None
-            result = evaluate(
-                rtype,
-                evidence,
-                due_on=due,
-                today=today,
-                policy=policy,
-                next_due_on=next_due,
-                check_failed=row is not None and row.alert is not None,
-                requested_on=row.requested_on if row else None,
-            )
-            results.append(result)
-            if row is not None:
-                public.append(requirement_public(row, result))
-            else:
-                public.append(_unplanned(rtype, result))
+        # The same judgement as the contracts list's status (one implementation).
+        judged = holder_results(
+            contract,
+            supplier,
+            stored,
+            today=today,
+            policy=policy,
+            agricultural=agricultural[supplier.id],
+        )
+        results = [result for _, result in judged]
+        public = []
+        for rtype, result in judged:
+            row = rows.get((supplier.id, rtype))
+            public.append(requirement_public(row, result) if row else _unplanned(rtype, result))
         overall = _overall(results, today, policy)
         holders.append(
             SupplierCompliance(
@@ -293,8 +289,6 @@ async def lookup(
     """Status of many suppliers at once (an ERP before a payment run). Items are SIRENs, SIRETs
     (their company answers) or country-prefixed foreign identifiers; an item that is none of
     them is answered in its own result (`invalid_identifier`), the others normally."""
-    from pydantic_core import PydanticCustomError
-
     valid: dict[str, SupplierKey] = {}  # as sent -> parsed
     refused: dict[str, str] = {}
     for sent in sirens:
@@ -388,8 +382,6 @@ async def holds_contract(
     session: AsyncSession, buyer_id: uuid.UUID, supplier_id: uuid.UUID
 ) -> bool:
     """Does the supplier hold at least one of this buyer's contracts?"""
-    from app.suppliers.service import supplier_scope
-
     query = supplier_scope(buyer_id).where(ContractHolder.supplier_id == supplier_id).limit(1)
     return (await session.exec(query)).first() is not None
 
@@ -405,8 +397,6 @@ async def status_counts(session: AsyncSession) -> Counter[tuple[str, str]]:
 async def failed_checks(session: AsyncSession) -> dict[str, object]:
     """Vigie's own failures (rejected token, missing privilege, unusable answer) on the last
     attempt of active requirements: a platform problem for `/healthz`, never the suppliers'."""
-    from sqlalchemy import func
-
     query = select(func.count()).where(
         col(RequirementState.active), col(RequirementState.alert).is_not(None)
     )

@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.buyers.tokens import days_left, expires_soon, token_expiry, token_hash
 from app.common import utcnow
 from app.compliance.context import ComplianceContext
 from app.compliance.evaluation import status_due_on, today_in_paris
@@ -105,8 +106,6 @@ async def record_token_expiring(
     """While the platform token expires within 30 days, one `token_expiring` event a day in the
     journal (shown by its hash and date, never the token), for the pages and the ERPs' feed.
     Nothing is refused before it has expired."""
-    from app.buyers.tokens import days_left, expires_soon, token_expiry, token_hash
-
     token = ctx.upstream.token
     expires_at = token_expiry(token) if token is not None else None
     if token is None or not expires_soon(expires_at, now):
