@@ -62,12 +62,9 @@ def test_operator_tools_still_run_in_production(production) -> None:  # type: ig
     assert result.exit_code == 0, result.output
 
 
-def test_the_worker_refuses_too(production) -> None:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("API_ENTREPRISE__")}
-    env.update(
-        {"ENVIRONMENT": "production", "SECRET_KEY": SECRET, "REDIS_URL": "redis://127.0.0.1:1/0"}
-    )
-    out = subprocess.run(
+def _worker(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m workers.main --burst` with this environment."""
+    return subprocess.run(
         [sys.executable, "-m", "workers.main", "--burst"],
         cwd=ROOT,
         env=env,
@@ -75,6 +72,14 @@ def test_the_worker_refuses_too(production) -> None:  # type: ignore[no-untyped-
         text=True,
         timeout=60,
     )
+
+
+def test_the_worker_refuses_too(production) -> None:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("API_ENTREPRISE__")}
+    env.update(
+        {"ENVIRONMENT": "production", "SECRET_KEY": SECRET, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    )
+    out = _worker(env)
     assert out.returncode == 1, out.stderr
     assert "API_ENTREPRISE__BASE_URL" in out.stderr
 
@@ -111,13 +116,6 @@ def test_the_policy_of_production_ignores_sandbox_evidence() -> None:
 def test_the_worker_refuses_to_start_without_redis(cli_env) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     """No silent fallback to a local Redis database 0 (issue 14)."""
     env = {**os.environ, "REDIS_URL": "", "ENVIRONMENT": "development"}
-    out = subprocess.run(
-        [sys.executable, "-m", "workers.main", "--burst"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = _worker(env)
     assert out.returncode == 1, out.stderr
     assert "REDIS_URL" in out.stderr
