@@ -24,6 +24,10 @@ def run_db(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work(session)` in one unit of work on the configured database; an `AppError` is
     printed (its code and French detail) and exits 1."""
 
+    # Every table in the metadata, whatever this command imported: a key's foreign keys name
+    # `buyers` and `suppliers`, and flushing it without them raised NoReferencedTableError.
+    import app.models  # noqa: F401
+
     async def main() -> T:
         engine = make_engine(get_settings().database_url)
         try:
