@@ -203,7 +203,8 @@ def load_keyring(settings: Settings) -> Keyring:
             "(keys are never generated automatically in production)"
         )
     keyring = Keyring([new_master_key()])
-    write_key_file(path, keyring)
+    if not create_key_file(path, keyring):
+        return parse_master_keys(path.read_text())  # another process made it first: use its key
     log.warning(
         "Created a new archive master key in %s (mode 0600, key id %s). Back it up apart "
         "from the data: without it the archived documents cannot be read.",
@@ -211,6 +212,34 @@ def load_keyring(settings: Settings) -> Keyring:
         keyring.current.kid,
     )
     return keyring
+
+
+def create_key_file(path: Path, keyring: Keyring) -> bool:
+    """Create the key file only if there is none, atomically: the key is written to a private
+    temporary file, then hard-linked to its name, which fails if the name exists. Two processes
+    starting at once (the API and the worker) thus never make two master keys; the loser reads
+    the winner's back. False when the file already existed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            os.write(fd, keyring.to_json().encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # never replaces: the file appears whole, or not at all
+        except FileExistsError:
+            return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True
 
 
 def keys_from_file(settings: Settings) -> bool:
