@@ -7,6 +7,13 @@ from app.buyers.models import Buyer
 from app.compliance.models import Check, ComplianceRequest, RequirementState, StatusEvent
 from app.contracts.models import Contract, ContractAmendment, ContractHolder
 from app.documents.models import Document, JournalEntry
+from app.events.models import (
+    Event,
+    EventSequence,
+    IdempotencyRecord,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.keys.models import ApiKey
 from app.suppliers.models import Supplier
 
@@ -22,9 +29,14 @@ __all__ = [
     "ContractAmendment",
     "ContractHolder",
     "Document",
+    "Event",
+    "EventSequence",
+    "IdempotencyRecord",
     "JournalEntry",
     "RequirementState",
     "StatusEvent",
     "Supplier",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]
