@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -89,6 +89,12 @@ class JobQueue(Protocol):
         """Can a job be queued now? (An enqueue-only route answers 503 when it cannot.)"""
         ...
 
+    async def in_flight(self, job_ids: Collection[str]) -> set[str]:
+        """Those of `job_ids` the queue holds (queued, deferred or running): the reconciler
+        hands out again the claimed rows whose job is gone (a flushed Redis, a restart).
+        Raises when the queue cannot tell (unreachable): nothing is assumed lost then."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -154,6 +160,20 @@ class ArqJobQueue:
             _defer_by=defer_by if defer_by > 0 else None,
         )
         return job is not None
+
+    async def in_flight(self, job_ids: Collection[str]) -> set[str]:
+        """arq keeps `arq:job:<id>` from enqueue to the end (retries included) and
+        `arq:in-progress:<id>` while a worker runs it; either means the job is not lost."""
+        from arq.constants import in_progress_key_prefix, job_key_prefix
+
+        ids = list(dict.fromkeys(job_ids))
+        if not ids:
+            return set()
+        async with self.pool.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id)
+            counts = await asyncio.wait_for(pipe.execute(), 10)
+        return {job_id for job_id, count in zip(ids, counts, strict=True) if count}
 
     async def aclose(self) -> None:
         if self.owns_pool:
@@ -314,6 +334,10 @@ class InProcessRunner:
 
     async def ready(self) -> bool:
         return True
+
+    async def in_flight(self, job_ids: Collection[str]) -> set[str]:
+        """The jobs this process holds, runs or waits to retry (a restart forgets them all)."""
+        return {j for j in job_ids if j in self._tasks or j in self._held}
 
     @property
     def pending(self) -> int:

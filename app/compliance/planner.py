@@ -41,6 +41,7 @@ from app.compliance.rules import (
 )
 from app.contracts.models import Contract, ContractHolder, SocialRegime
 from app.documents.journal import append_journal
+from app.events import hooks as events
 from app.suppliers.models import Supplier
 
 Pair = tuple[uuid.UUID, uuid.UUID]  # (buyer_id, supplier_id)
@@ -211,6 +212,7 @@ async def _sync_pair(
     needed = requirements_of(contracts, policy)
     by_type = {RequirementType(row.requirement): row for row in rows}
     changed = 0
+    was = events.overall_of(rows, policy, events.evaluated_on(rows, today))
     for rtype in needed:
         if rtype not in by_type:
             row = RequirementState(buyer_id=pair[0], supplier_id=pair[1], requirement=rtype)
@@ -252,6 +254,8 @@ async def _sync_pair(
             row.updated_at = now
             session.add(row)
             changed += 1
+    after = events.overall_of(list(by_type.values()), policy, today)
+    await events.supplier_status_changed(session, *pair, was, after, now)
     return changed
 
 
@@ -309,6 +313,7 @@ async def record_event(
         at=now,
     )
     session.add(event)
+    await events.requirement_status_changed(session, row, new_status, reasons, event.why, now)
     await append_journal(
         session,
         KIND_STATUS_CHANGED,
@@ -428,3 +433,62 @@ async def rows_of_pair(
             col(RequirementState.run_state).in_([RunState.QUEUED, RunState.RUNNING])
         )
     return list((await session.exec(query.order_by(col(RequirementState.requirement)))).all())
+
+
+# --- the reconciler: what the queue lost, what was never planned -------------------------------
+
+
+async def claimed_rows(session: AsyncSession, *, before: datetime) -> list[RequirementState]:
+    """Rows queued or running, claimed before `before` (a fresh claim's job may still be on
+    its way to the queue: it leaves after the commit)."""
+    query = select(RequirementState).where(
+        col(RequirementState.run_state).in_([RunState.QUEUED, RunState.RUNNING]),
+        col(RequirementState.updated_at) < before,
+    )
+    return list((await session.exec(query)).all())
+
+
+def job_ids_of(rows: list[RequirementState]) -> dict[Pair, set[str]]:
+    """The job ids that may serve each pair's claimed rows (one per due date claimed)."""
+    ids: dict[Pair, set[str]] = defaultdict(set)
+    for row in rows:
+        if row.due_on is not None:
+            ids[(row.buyer_id, row.supplier_id)].add(Claim(*_pair(row), row.due_on).job_id)
+    return ids
+
+
+def _pair(row: RequirementState) -> Pair:
+    return (row.buyer_id, row.supplier_id)
+
+
+def release(rows: list[RequirementState], lost: set[Pair], now: datetime) -> int:
+    """Claimed rows of the pairs whose job is gone go back to idle, due at once — or when the
+    source asked to come back (`retry_at`), which still holds."""
+    released = 0
+    for row in rows:
+        if _pair(row) not in lost:
+            continue
+        row.run_state, row.lease_until, row.updated_at = RunState.IDLE, None, now
+        if row.retry_at is not None and row.retry_at > now:
+            row.next_due_at = row.retry_at
+        elif row.next_due_at is None or row.next_due_at > now:
+            row.next_due_at = now
+        released += 1
+    return released
+
+
+async def unplanned_pairs(session: AsyncSession, today: date, *, limit: int) -> list[Pair]:
+    """Holders of contracts in execution that have no requirement row at all: their contract's
+    planning job was lost (a flushed Redis, a crash between the commit and the send)."""
+    row = select(RequirementState.id).where(
+        RequirementState.buyer_id == Contract.buyer_id,
+        RequirementState.supplier_id == ContractHolder.supplier_id,
+    )
+    query = (
+        select(Contract.buyer_id, ContractHolder.supplier_id)
+        .join(ContractHolder, col(ContractHolder.contract_id) == Contract.id)
+        .where(col(Contract.ends_on) >= today, ~row.exists())  # not ended (contract_ended)
+        .distinct()
+        .limit(limit)
+    )
+    return [(b, s) for b, s in (await session.exec(query)).all()]

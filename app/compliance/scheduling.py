@@ -28,14 +28,19 @@ from app.compliance.models import RequirementState, RunState
 from app.compliance.planner import (
     Claim,
     claim_due,
+    claimed_rows,
     in_flight,
+    job_ids_of,
     live_contracts,
     pairs_of_contract,
     reclaim_expired,
+    release,
     rows_of_pair,
     sync_pairs,
+    unplanned_pairs,
 )
 from app.documents.journal import append_journal, entries_for
+from app.events import hooks as events
 from app.jobs import InProcessRunner, enqueue_after_commit
 
 log = logging.getLogger("vigie.compliance")
@@ -47,7 +52,9 @@ PLAN_CONTRACT_JOB = "plan_contract"
 
 @dataclass
 class TickReport:
-    reclaimed: int = 0
+    reclaimed: int = 0  # rows past their lease
+    recovered: int = 0  # claimed rows whose job the queue no longer holds
+    planned: int = 0  # holders of contracts whose planning job was lost
     claimed: int = 0
     enqueued: int = 0
 
@@ -73,6 +80,8 @@ async def tick(ctx: ComplianceContext, *, now: datetime | None = None) -> TickRe
     limits = ctx.limits
     async with ctx.transaction() as session:
         report.reclaimed = await reclaim_expired(session, now=now)
+    report.recovered = await recover_lost_jobs(ctx, now)
+    report.planned = await plan_unplanned(ctx, now)
     async with ctx.transaction() as session:
         backlog = await in_flight(session)
         room = min(limits.claim_batch, max(0, ctx.tick_capacity - backlog // 2))
@@ -80,9 +89,47 @@ async def tick(ctx: ComplianceContext, *, now: datetime | None = None) -> TickRe
         claims = await claim_due(session, now=now, limit=room, lease=lease) if room else []
         report.claimed = len(claims)
         report.enqueued = enqueue_claims(session, ctx, claims)
-    if report.reclaimed or report.claimed:
+    if report.reclaimed or report.recovered or report.planned or report.claimed:
         log.info("tick: %s", report)
     return report
+
+
+# A claim's job leaves after the claim's commit: younger claims are not judged yet.
+RECONCILE_GRACE = timedelta(seconds=20)
+
+
+async def recover_lost_jobs(ctx: ComplianceContext, now: datetime) -> int:
+    """Claimed rows whose job the queue no longer holds (Redis flushed or lost its data, the
+    embedded process restarted) go back to idle at once, for this very tick to hand out again,
+    instead of waiting for their lease. The queue unreachable: nothing is judged lost."""
+    async with ctx.transaction() as session:
+        rows = await claimed_rows(session, before=now - RECONCILE_GRACE)
+        if not rows:
+            return 0
+        wanted = job_ids_of(rows)
+        try:
+            held = await ctx.jobs.in_flight({i for ids in wanted.values() for i in ids})
+        except Exception as exc:  # the queue down: the leases still cover these rows
+            log.warning("reconciler: the queue cannot tell its jobs (%s)", type(exc).__name__)
+            return 0
+        lost = {pair for pair, ids in wanted.items() if not ids & held}
+        recovered = release(rows, lost, now)
+        for row in rows:
+            session.add(row)
+    if recovered:
+        log.warning("reconciler: %d claimed row(s) had lost their job: handed out again", recovered)
+    return recovered
+
+
+async def plan_unplanned(ctx: ComplianceContext, now: datetime) -> int:
+    """Contracts whose planning job never ran (lost with the queue): planned now, not at the
+    next hourly pass. Returns the holders planned."""
+    async with ctx.transaction() as session:
+        pairs = await unplanned_pairs(session, today_in_paris(now), limit=ctx.limits.claim_batch)
+        if pairs:
+            await sync_pairs(session, pairs, policy=ctx.policy, now=now, why="Contrat enregistré")
+            log.warning("reconciler: %d holder(s) never planned: planned now", len(pairs))
+        return len(pairs)
 
 
 async def plan_all(ctx: ComplianceContext, *, now: datetime | None = None) -> int:
@@ -114,17 +161,14 @@ async def record_token_expiring(
     today = today_in_paris(now).isoformat()
     if any(e.data.get("day") == today for e in await entries_for(session, [TOKEN_SUBJECT])):
         return False
-    await append_journal(
-        session,
-        KIND_TOKEN_EXPIRING,
-        TOKEN_SUBJECT,
-        {
-            "day": today,
-            "hash": token_hash(token),
-            "expires_at": expires_at.isoformat(),
-            "days_left": days_left(expires_at, now),
-        },
-    )
+    facts = {
+        "day": today,
+        "hash": token_hash(token),
+        "expires_at": expires_at.isoformat(),
+        "days_left": days_left(expires_at, now),
+    }
+    await append_journal(session, KIND_TOKEN_EXPIRING, TOKEN_SUBJECT, facts)
+    await events.platform_token_expiring(session, facts)  # the ERPs' feed and webhooks
     return True
 
 
