@@ -12,8 +12,10 @@ from app.cli_common import console, run_db, siren_option, siret_option
 from app.compliance.cli import check_command, sweep_command
 from app.config import get_settings
 from app.documents.cli import archive_app
+from app.imports.cli import import_command
 from app.integrations.sandbox.cli import sandbox_app
 from app.keys.models import Role
+from app.users.cli import users_app
 
 app = typer.Typer(help="Vigie: the duty of vigilance of public buyers.", no_args_is_help=True)
 
@@ -44,8 +46,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(archive_app, name="archive")
 app.add_typer(api_entreprise_app, name="api-entreprise")
 app.add_typer(sandbox_app)
+app.add_typer(users_app, name="users")
 app.command("sweep")(sweep_command)
 app.command("check")(check_command)
+app.command("import")(import_command)
 
 
 @app.command()
@@ -77,28 +81,42 @@ def serve(
 
 @app.command()
 def demo() -> None:
-    """Seed the demo buyer, its contracts and an officer key on an empty instance (DEMO=false: never)."""
+    """Seed the demo buyer, its contracts and an officer key on an empty instance (DEMO=false:
+    never), then print a sign-in link for the demo officer (development only)."""
     settings = get_settings()
     if not settings.demo:
         return
-    from app.demo import seed_demo
+    from app.demo import demo_sign_in_token, seed_demo
+    from app.users.service import link_url
 
     async def work(session: AsyncSession):
-        return await seed_demo(session, settings)
+        seeded = await seed_demo(session, settings)
+        token = None
+        if seeded is None and not settings.is_production:
+            token = await demo_sign_in_token(session, settings)
+        return seeded, token
 
-    seeded = run_db(work)
-    base = f"http://{settings.host}:{settings.port}"
-    if seeded is None:
+    seeded, token = run_db(work)
+    base = settings.public_url
+    if seeded is not None:
+        console.print(
+            f'Demo: buyer "{seeded.buyer.name}" (SIRET {seeded.buyer.siret}), '
+            f"{seeded.contracts} contracts whose holders cover every status.\n"
+            f"Try: curl -H 'Authorization: Bearer <key>' {base}/v1/contracts\n"
+            f"API documentation: {base}/docs\n"
+            'Demo "officer" key (shown only once):'
+        )
+        print(seeded.officer_key)
+        token = seeded.sign_in_token
+    else:
         console.print(f"Vigie starts on {base} (documentation: {base}/docs).")
-        return
-    console.print(
-        f'Demo: buyer "{seeded.buyer.name}" (SIRET {seeded.buyer.siret}), '
-        f"{seeded.contracts} contracts whose holders cover every status.\n"
-        f"Try: curl -H 'Authorization: Bearer <key>' {base}/v1/contracts\n"
-        f"API documentation: {base}/docs\n"
-        'Demo "officer" key (shown only once):'
-    )
-    print(seeded.officer_key)
+    if token is not None:
+        console.print(
+            f"Open the pages as the demo officer (single-use link, valid "
+            f"{settings.web.link_minutes} minutes):",
+            highlight=False,
+        )
+        print(link_url(base, token))
 
 
 @buyers_app.command("create")

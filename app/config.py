@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"
@@ -81,6 +81,38 @@ class JobsSettings(BaseModel):
     autostart: bool | None = None
 
 
+class SmtpSettings(BaseModel):
+    """Outgoing e-mail (sign-in links, reminders). Unset `host`: nothing is sent, links are printed."""
+
+    host: str | None = None
+    port: int = Field(25, ge=1, le=65535)
+    # `SMTP__FROM`: the sender address
+    sender: str = Field("Vigie <vigie@localhost>", validation_alias=AliasChoices("from", "sender"))
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False  # STARTTLS on a submission port (587)
+    tls: bool = False  # implicit TLS (465)
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class WebSettings(BaseModel):
+    """The pages: sign-in links, sessions, the address printed in links and e-mails."""
+
+    # The address people open (links in e-mails and the CLI); unset: http://HOST:PORT.
+    public_url: str | None = None
+    link_minutes: int = Field(30, ge=1, le=24 * 60)  # a sign-in link's validity
+    session_idle_minutes: int = Field(30, ge=1)
+    session_absolute_hours: int = Field(12, ge=1)
+    # Sign-in link requests allowed per address and per IP within `attempt_window_seconds`.
+    attempts_per_address: int = Field(5, ge=1)
+    attempts_per_ip: int = Field(20, ge=1)
+    attempt_window_seconds: int = Field(900, ge=1)
+    # The accessibility statement's conformity (RGAA): never "totalement" without a human audit.
+    accessibility: Literal["non conforme", "partiellement conforme", "totalement conforme"] = (
+        "non conforme"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -105,6 +137,8 @@ class Settings(BaseSettings):
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("redis_url", mode="before")
     @classmethod
@@ -138,6 +172,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def public_url(self) -> str:
+        """The base of every link Vigie prints or sends (no trailing slash)."""
+        return (self.web.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def embedded(self) -> bool:

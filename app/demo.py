@@ -15,9 +15,13 @@ from app.contracts.service import create_contract
 from app.integrations.sandbox.profiles import DEMO_SIRENS
 from app.keys.models import Role
 from app.keys.service import create_key
+from app.users.models import UserRole
+from app.users.service import invite_user, issue_link
 
 DEMO_BUYER_SIRET = "21990000800018"  # fictional, Luhn-valid
 DEMO_BUYER_NAME = "Commune de Démonstration"
+# The demo's officer (with the buyer's admin rights, so every page can be seen).
+DEMO_OFFICER_EMAIL = "agent@commune-demonstration.fr"
 
 # (profile of the sandbox, contract object, amount HT, CPV)
 DEMO_CONTRACTS = [
@@ -36,6 +40,7 @@ class DemoSeed:
     buyer: Buyer
     officer_key: str
     contracts: int
+    sign_in_token: str
 
 
 async def seed_demo(
@@ -80,4 +85,16 @@ async def seed_demo(
     )
     await create_contract(session, buyer.id, foreign, threshold=settings.vigilance_threshold_ht)
     issued = await create_key(session, role=Role.OFFICER, buyer_id=buyer.id, label="démo")
-    return DemoSeed(buyer=buyer, officer_key=issued.key, contracts=count + 1)
+    token = await demo_sign_in_token(session, settings)
+    assert token is not None
+    return DemoSeed(buyer=buyer, officer_key=issued.key, contracts=count + 1, sign_in_token=token)
+
+
+async def demo_sign_in_token(session: AsyncSession, settings: Settings) -> str | None:
+    """A fresh sign-in link for the demo officer (created on first use), or None when the demo
+    buyer is not on this instance."""
+    buyer = (await session.exec(select(Buyer).where(Buyer.siret == DEMO_BUYER_SIRET))).first()
+    if buyer is None:
+        return None
+    user, _ = await invite_user(session, email=DEMO_OFFICER_EMAIL, buyer=buyer, role=UserRole.ADMIN)
+    return await issue_link(session, user, minutes=settings.web.link_minutes)

@@ -18,11 +18,13 @@ from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
 from app.documents.router import router as documents_router
 from app.guards import RejectControlCharacters
+from app.imports.router import router as imports_router
 from app.integrations.api_entreprise import ApiEntrepriseClient
 from app.keys.router import router as keys_router
 from app.problems import install_error_handlers
 from app.runtime import build_runtime
 from app.suppliers.router import router as suppliers_router
+from app.web import install_pages
 
 log = logging.getLogger("vigie")
 
@@ -141,4 +143,6 @@ def create_app(
     app.include_router(suppliers_router)
     app.include_router(compliance_router)
     app.include_router(documents_router)
+    app.include_router(imports_router)
+    install_pages(app)  # the pages in French (app/web/)
     return app

@@ -7,6 +7,7 @@ from app.buyers.models import Buyer
 from app.compliance.models import Check, ComplianceRequest, RequirementState, StatusEvent
 from app.contracts.models import Contract, ContractAmendment, ContractHolder
 from app.documents.models import Document, JournalEntry
+from app.imports.models import ImportRun
 from app.events.models import (
     Event,
     EventSequence,
@@ -16,6 +17,7 @@ from app.events.models import (
 )
 from app.keys.models import ApiKey
 from app.suppliers.models import Supplier
+from app.users.models import SignInLink, User, WebSession
 
 metadata = SQLModel.metadata
 
@@ -29,14 +31,18 @@ __all__ = [
     "ContractAmendment",
     "ContractHolder",
     "Document",
+    "ImportRun",
     "Event",
     "EventSequence",
     "IdempotencyRecord",
     "JournalEntry",
     "RequirementState",
     "StatusEvent",
+    "SignInLink",
     "Supplier",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "User",
+    "WebSession",
     "metadata",
 ]

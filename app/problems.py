@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, field_error
@@ -28,7 +28,14 @@ def problem(
     detail: str,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
+) -> Response:
+    pages = getattr(request.app.state, "page_errors", None)
+    if pages is not None and pages.handles(request):
+        # A page answers a page (app/web/errors.py); a bad path parameter there (a SIREN that
+        # is not one) is a page that does not exist.
+        if status == 422 and any(e.get("pointer", "").startswith("#/path") for e in errors or []):
+            status = 404
+        return pages(request, status, title, detail, headers)
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": title,
@@ -119,7 +126,7 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+    async def _app_error(request: Request, exc: AppError) -> Response:
         return problem(
             request,
             status=exc.status_code,
@@ -131,7 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = validation_errors(exc)
         codes = {e["code"] for e in errors}
         # A single domain code (e.g. invalid_identifier) becomes the top-level code ERPs branch on.
@@ -146,7 +153,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         # A bug stays a 500 (Starlette re-raises it for the server's log after this answer),
         # but the client still gets problem+json with the request id to quote.
         return problem(
@@ -159,7 +166,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         status = exc.status_code
         titles = {
             404: ("not_found", "Ressource introuvable", "Aucune ressource à cette adresse."),

@@ -1,0 +1,23 @@
+"""The pages, in French, server-rendered (Jinja2), usable without JavaScript, under a strict
+Content-Security-Policy: sign-in (`auth.py`), the officers' pages (`officers/`), the security
+plumbing (`security.py`, `sessions.py`), the HTML error pages (`errors.py`)."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.web import auth, errors, general, officers
+from app.web.security import SecurityHeaders
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install_pages(app: FastAPI) -> None:
+    """Mount the pages, their static files, their headers and their error pages on `app`."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(auth.router)
+    app.include_router(general.router)
+    app.include_router(officers.router)
+    app.state.page_errors = errors.render_error
+    app.add_middleware(SecurityHeaders)
