@@ -7,7 +7,6 @@ from app.buyers.models import Buyer
 from app.compliance.models import Check, ComplianceRequest, RequirementState, StatusEvent
 from app.contracts.models import Contract, ContractAmendment, ContractHolder
 from app.documents.models import Document, JournalEntry
-from app.imports.models import ImportRun
 from app.events.models import (
     Event,
     EventSequence,
@@ -15,6 +14,7 @@ from app.events.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from app.imports.models import ImportRun
 from app.keys.models import ApiKey
 from app.suppliers.models import Supplier
 from app.users.models import SignInLink, User, WebSession
@@ -31,18 +31,18 @@ __all__ = [
     "ContractAmendment",
     "ContractHolder",
     "Document",
-    "ImportRun",
     "Event",
     "EventSequence",
     "IdempotencyRecord",
+    "ImportRun",
     "JournalEntry",
     "RequirementState",
-    "StatusEvent",
     "SignInLink",
+    "StatusEvent",
     "Supplier",
-    "WebhookDelivery",
-    "WebhookEndpoint",
     "User",
     "WebSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

@@ -23,6 +23,7 @@ from app.compliance.tasks import FUNCTIONS, plan_all_job, tick_job
 from app.config import Settings
 from app.db import SessionMaker, is_sqlite, make_engine, make_sessionmaker
 from app.documents.archive import Archive
+from app.imports.tasks import FUNCTIONS as IMPORT_FUNCTIONS
 from app.integrations.api_entreprise import ApiEntrepriseClient, build_client, build_limiter
 from app.jobs import ArqJobQueue, InProcessRunner, JobQueue, Periodic
 
@@ -106,7 +107,7 @@ def in_process_runner(settings: Settings, *, periodic: bool) -> InProcessRunner:
         Periodic(tick_job.__name__, seconds=jobs.tick_seconds),
     )
     return InProcessRunner(
-        FUNCTIONS,
+        {**FUNCTIONS, **IMPORT_FUNCTIONS},
         {},  # filled with the runtime's job context once it exists
         max_jobs=jobs.max_jobs,
         max_tries=jobs.max_tries,

@@ -11,12 +11,14 @@ import logging
 import sys
 from typing import Any, cast
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 
 from app.compliance.tasks import JOBS, plan_all_job, tick_job
 from app.config import get_settings
+from app.imports.tasks import JOBS as IMPORT_JOBS
+from app.imports.tasks import TIMEOUT_SECONDS as IMPORT_TIMEOUT
 from app.jobs import ArqJobQueue, arq_job, deserialize_job, serialize_job
 from app.runtime import UnsafeConfiguration, build_runtime, refuse_unsafe_production
 
@@ -48,7 +50,13 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [arq_job(f) for f in JOBS]
+    functions = [
+        *(arq_job(f) for f in JOBS),
+        *(
+            func(cast(WorkerCoroutine, arq_job(f)), name=f.__name__, timeout=IMPORT_TIMEOUT)
+            for f in IMPORT_JOBS
+        ),
+    ]
     cron_jobs = [
         cron(
             cast(WorkerCoroutine, arq_job(tick_job)),

@@ -69,6 +69,9 @@ class ContractHolder(SQLModel, table=True):
     social_regime: SocialRegime = Field(
         default=SocialRegime.GENERAL, sa_type=StrEnumType(SocialRegime, 16)
     )
+    # The supplier's code in the buyer's ERP ("code tiers"): public-sector ERPs know suppliers by
+    # it, so it is kept where the supplier meets this buyer's contract, and searchable.
+    code_tiers: str | None = Field(default=None, max_length=64, index=True)
 
 
 class ContractAmendment(SQLModel, table=True):
@@ -97,6 +100,12 @@ class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
     social_regime: SocialRegime = Field(
         default=SocialRegime.GENERAL,
         description="`msa`: agricultural regime, the MSA's attestation replaces the URSSAF's",
+    )
+    code_tiers: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The supplier's code in the buyer's ERP (code tiers), kept and searchable",
     )
 
     @model_validator(mode="after")
@@ -134,11 +143,15 @@ class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
         return ("foreign", self.country or "", self.foreign_id or "")
 
     def content(self) -> tuple[str, ...]:
-        """The identity, and the regime when not the default: what an amendment compares and the
-        content hash covers (the default adds nothing, so hashes of older contracts still hold)."""
-        if self.social_regime == SocialRegime.GENERAL:
-            return self.identity()
-        return (*self.identity(), f"regime:{self.social_regime}")
+        """The identity, the regime when not the default and the ERP code when given: what an
+        amendment compares and the content hash covers (defaults add nothing, so hashes of older
+        contracts still hold)."""
+        content = self.identity()
+        if self.social_regime != SocialRegime.GENERAL:
+            content = (*content, f"regime:{self.social_regime}")
+        if self.code_tiers:
+            content = (*content, f"code_tiers:{self.code_tiers}")
+        return content
 
 
 def _check_requirements(values: list[str]) -> list[str]:
@@ -218,6 +231,9 @@ class HolderPublic(SQLModel):
     name: str | None
     social_regime: SocialRegime | None = Field(
         description="French holders only (null for a foreign one): `general` (URSSAF) or `msa`"
+    )
+    code_tiers: str | None = Field(
+        default=None, description="The supplier's code in the buyer's ERP (code tiers)"
     )
 
 

@@ -52,6 +52,7 @@ def _public(contract: Contract, holders: Holders, status: OverallStatus) -> Cont
                 country=s.country,
                 name=s.name,
                 social_regime=h.social_regime if s.siren else None,
+                code_tiers=h.code_tiers,
             )
             for h, s in holders.get(contract.id, [])
         ],
@@ -84,6 +85,7 @@ class ContractFilters:
     supplier_siren: str | None = None  # a holder's SIREN
     active_on: date | None = None  # in execution on that day
     statuses: frozenset[OverallStatus] = frozenset()  # empty: any
+    code_tiers: str | None = None  # a holder's code in the buyer's ERP
 
 
 async def list_contracts(
@@ -110,6 +112,11 @@ async def list_contracts(
             .where(Supplier.siren == filters.supplier_siren)
         )
         query = query.where(col(Contract.id).in_(holders))
+    if filters.code_tiers is not None:
+        coded = select(ContractHolder.contract_id).where(
+            ContractHolder.code_tiers == filters.code_tiers
+        )
+        query = query.where(col(Contract.id).in_(coded))
     return list((await session.exec(query.order_by(col(Contract.id)).limit(limit))).all())
 
 

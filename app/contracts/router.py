@@ -79,6 +79,10 @@ async def list_contracts(
         list[OverallStatus] | None,
         Query(alias="status", description="Overall statuses (repeatable: `?status=a&status=b`)"),
     ] = None,
+    code_tiers: Annotated[
+        str | None,
+        Query(max_length=64, description="A holder's supplier code in the buyer's ERP"),
+    ] = None,
 ) -> ContractPage:
     """The caller's contracts, oldest first, by pages (`next_cursor`), each with its `status`.
 
@@ -93,6 +97,7 @@ async def list_contracts(
         supplier_siren=supplier,
         active_on=active_on,
         statuses=frozenset(status_ or ()),
+        code_tiers=code_tiers,
     )
     items = await queries.list_page(
         session, caller.buyer_id, filters, after=cursor, limit=limit, policy=compliance.policy

@@ -134,6 +134,7 @@ async def _set_holders(session: AsyncSession, contract: Contract, holders: list[
                 supplier_id=supplier.id,
                 siret=holder.siret,
                 social_regime=holder.social_regime,
+                code_tiers=holder.code_tiers,
             )
         )
     await session.flush()
@@ -355,6 +356,7 @@ async def _holders_in(session: AsyncSession, contract: Contract) -> list[HolderI
             country=s.country,
             name=s.name,
             social_regime=h.social_regime,
+            code_tiers=h.code_tiers,
         )
         for h, s in rows
     ]

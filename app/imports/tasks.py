@@ -1,0 +1,22 @@
+"""The import job: an id in, the import service out. Registered beside the engine's jobs in
+`workers/main.py` (arq) and `app/runtime.py` (the in-process runner)."""
+
+import uuid
+from typing import Any
+
+from app.compliance.context import ComplianceContext
+from app.imports import service
+
+# An import runs longer than a check: arq's per-job timeout for it (a 10,000-record file takes
+# well under a minute; the lease in `service.LEASE` hands a lost one out again after an hour).
+TIMEOUT_SECONDS = 1800
+
+
+async def run_import(ctx: dict[str, Any], import_id: str) -> dict[str, Any] | None:
+    """Import the file stored with the import `import_id` (job id: import:{id})."""
+    compliance: ComplianceContext = ctx["compliance"]
+    return await service.run_import(compliance, uuid.UUID(import_id))
+
+
+JOBS = (run_import,)
+FUNCTIONS = {f.__name__: f for f in JOBS}
