@@ -42,6 +42,11 @@ def datetime_fr(value: datetime | None, empty: str = "—") -> str:
     return format_datetime(value.astimezone(PARIS), "d MMMM y 'à' HH:mm", locale=LOCALE)
 
 
+def month_fr(value: date | None) -> str:
+    """`mars 2027`."""
+    return "—" if value is None else format_date(value, "LLLL y", locale=LOCALE)
+
+
 def money(value: Decimal | float | int | str | None, empty: str = "—") -> str:
     """`12 345,67 €`."""
     if value is None or value == "":
@@ -71,6 +76,7 @@ env = Environment(
 env.filters.update(
     date_fr=date_fr,
     datetime_fr=datetime_fr,
+    month_fr=month_fr,
     money=money,
     number=number,
     overall_label=lambda v: _label(OVERALL_STATUS_LABELS_FR, v),
