@@ -8,7 +8,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,7 +29,7 @@ from app.documents.journal import append_journal, entries_for, get_head
 from app.documents.models import Document, JournalEntryPublic
 from app.documents.storage import BlobNotFound
 from app.errors import AppError, NotFound
-from app.keys.models import ApiKey, Role
+from app.keys.models import Role
 from app.suppliers.models import Supplier
 from app.suppliers.service import supplier_by_key, supplier_scope
 
@@ -46,7 +46,31 @@ def _not_found() -> NotFound:
     return NotFound("Aucun document à cette adresse parmi les vôtres.", code="document_not_found")
 
 
-def can_read(caller: ApiKey, doc: Document) -> bool:
+class Reader(Protocol):
+    """Who reads the archive: an API key (`ApiKey`), or a signed-in person (`PageReader`)."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def buyer_id(self) -> uuid.UUID | None: ...
+    @property
+    def supplier_id(self) -> uuid.UUID | None: ...
+    @property
+    def prefix(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PageReader:
+    """A person signed in to the pages, reading as an officer of a buyer or as a contractor.
+    `prefix` names them in the journal (`user:<id>`), where an API key puts its prefix."""
+
+    role: str
+    buyer_id: uuid.UUID | None
+    supplier_id: uuid.UUID | None
+    prefix: str
+
+
+def can_read(caller: Reader, doc: Document) -> bool:
     """Officers and ERPs of the buyer it was obtained for, and the contractor it concerns."""
     if caller.role in {Role.OFFICER, Role.ERP}:
         return caller.buyer_id is not None and doc.buyer_id == caller.buyer_id
@@ -55,7 +79,7 @@ def can_read(caller: ApiKey, doc: Document) -> bool:
     return False
 
 
-async def get_document_for(session: AsyncSession, caller: ApiKey, doc_id: uuid.UUID) -> Document:
+async def get_document_for(session: AsyncSession, caller: Reader, doc_id: uuid.UUID) -> Document:
     doc = await session.get(Document, doc_id)
     if doc is None or not can_read(caller, doc):
         raise _not_found()  # same answer whether it exists or not: no probing other tenants
@@ -63,7 +87,7 @@ async def get_document_for(session: AsyncSession, caller: ApiKey, doc_id: uuid.U
 
 
 async def list_supplier_documents(
-    session: AsyncSession, caller: ApiKey, siren: str, *, after: uuid.UUID | None, limit: int
+    session: AsyncSession, caller: Reader, siren: str, *, after: uuid.UUID | None, limit: int
 ) -> list[Document]:
     supplier = (await session.exec(supplier_by_key(siren))).first()
     query = select(Document).where(Document.supplier_id == (supplier.id if supplier else None))
@@ -100,7 +124,7 @@ async def open_document(archive: Archive, doc: Document) -> bytes:
 
 
 async def download_document(
-    session: AsyncSession, archive: Archive, caller: ApiKey, doc: Document, request_id: str | None
+    session: AsyncSession, archive: Archive, caller: Reader, doc: Document, request_id: str | None
 ) -> bytes:
     """The original bytes; the download is journaled with the key that made it."""
     content = await open_document(archive, doc)
@@ -128,7 +152,7 @@ def contract_period(contract: Contract, tolerance_days: int, today: date) -> tup
 async def build_dossier(
     session: AsyncSession,
     archive: Archive,
-    caller: ApiKey,
+    caller: Reader,
     contract_id: uuid.UUID,
     *,
     tolerance_days: int,

@@ -11,7 +11,9 @@ from fastapi import Depends, Request, Response
 
 from app.buyers.models import Buyer
 from app.deps import SessionDep
+from app.documents.service import PageReader
 from app.errors import AppError, Forbidden
+from app.keys.models import Role
 from app.users.models import User, UserRole, WebSession
 from app.users.service import open_session, resolve_session
 from app.web.security import rotate_csrf, set_cookie
@@ -32,6 +34,17 @@ class Viewer:
     @property
     def is_admin(self) -> bool:
         return self.user.role == UserRole.ADMIN
+
+    @property
+    def reader(self) -> PageReader:
+        """Who reads the archive (documents, dossiers): journaled as `user:<id>`."""
+        contractor = self.user.role == UserRole.CONTRACTOR
+        return PageReader(
+            role=Role.CONTRACTOR.value if contractor else Role.OFFICER.value,
+            buyer_id=None if contractor else self.web_session.buyer_id,
+            supplier_id=self.web_session.supplier_id if contractor else None,
+            prefix=f"user:{self.user.id}",
+        )
 
     @property
     def is_officer(self) -> bool:
