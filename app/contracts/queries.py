@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.compliance.rules import CompliancePolicy, OverallStatus
@@ -86,6 +86,7 @@ class ContractFilters:
     active_on: date | None = None  # in execution on that day
     statuses: frozenset[OverallStatus] = frozenset()  # empty: any
     code_tiers: str | None = None  # a holder's code in the buyer's ERP
+    search: str | None = None  # in the reference or the object (case-insensitive; the pages)
 
 
 async def list_contracts(
@@ -112,6 +113,11 @@ async def list_contracts(
             .where(Supplier.siren == filters.supplier_siren)
         )
         query = query.where(col(Contract.id).in_(holders))
+    if filters.search:
+        pattern = "%" + filters.search.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        query = query.where(
+            or_(col(Contract.reference).ilike(pattern), col(Contract.object).ilike(pattern))
+        )
     if filters.code_tiers is not None:
         coded = select(ContractHolder.contract_id).where(
             ContractHolder.code_tiers == filters.code_tiers

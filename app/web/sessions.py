@@ -63,7 +63,13 @@ async def current_viewer(request: Request, session: SessionDep) -> Viewer | None
         return None
     buyer_id = signed.session.buyer_id
     buyer = await session.get(Buyer, buyer_id) if buyer_id is not None else None
-    viewer = Viewer(signed.user, signed.session, buyer)
+    # Copies, not the session's rows: an error page is rendered after the unit of work has
+    # rolled back (which expires its rows), and still shows who is signed in.
+    viewer = Viewer(
+        User.model_validate(signed.user.model_dump()),
+        WebSession.model_validate(signed.session.model_dump()),
+        Buyer.model_validate(buyer.model_dump()) if buyer is not None else None,
+    )
     request.state.viewer = viewer
     return viewer
 
