@@ -1,29 +1,37 @@
 """The application factory: lifespan builds the shared components, then routers and handlers."""
 
+import contextlib
+import hmac
 import logging
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.types import Scope
 
+from app import metrics
 from app.buyers.router import router as buyers_router
 from app.buyers.tokens import days_left, expires_soon, token_expiry, token_hash
 from app.compliance import queries as compliance_queries
+from app.compliance.planner import in_flight
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
 from app.documents.router import router as documents_router
-from app.guards import RejectControlCharacters
+from app.events.router import router as events_router
+from app.guards import ExpectsJson, RequestGuard
 from app.imports.router import router as imports_router
 from app.integrations.api_entreprise import ApiEntrepriseClient
 from app.keys.router import router as keys_router
+from app.observability import RequestLog, configure_logging
 from app.problems import install_error_handlers
 from app.runtime import build_runtime
 from app.suppliers.router import router as suppliers_router
+from app.uploads.router import router as uploads_router
 from app.web import install_pages
 
 log = logging.getLogger("vigie")
@@ -76,6 +84,8 @@ def create_app(
     """`client`: an API Entreprise client made by the caller (tests: over `httpx.MockTransport`),
     so no in-process sandbox starts; the runtime closes it with the app."""
     settings = settings or get_settings()
+    if settings.environment != "test":
+        configure_logging(settings)
     app = FastAPI(
         title="Vigie",
         version="0.1.0",
@@ -86,23 +96,23 @@ def create_app(
             "Errors are RFC 9457 `application/problem+json` with a stable `code`."
         ),
         lifespan=lifespan,
+        # /docs is served by app/web/apidocs.py from vendored files (no CDN); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings, app.state.api_entreprise_client = settings, client
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        incoming = request.headers.get("X-Request-ID", "")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else str(uuid.uuid4())
-        request.state.request_id = rid
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = rid
-        return response
-
-    # Outermost: control characters never reach a route, a query or the database.
-    app.add_middleware(RejectControlCharacters)
+    # Inside out: the guard refuses oversized or malformed JSON and control characters before
+    # any route, query or the database sees them; the request log (outermost) gives every
+    # answer, the guard's included, its request id, its metrics and its log line.
+    app.add_middleware(
+        RequestGuard,
+        max_json_bytes=settings.limits.max_json_bytes,
+        expects_json=json_body_routes(app),
+    )
+    app.add_middleware(RequestLog)
+    install_metrics(app, settings)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> JSONResponse:
@@ -143,6 +153,74 @@ def create_app(
     app.include_router(suppliers_router)
     app.include_router(compliance_router)
     app.include_router(documents_router)
+    app.include_router(events_router)
     app.include_router(imports_router)
+    app.include_router(uploads_router)
     install_pages(app)  # the pages in French (app/web/)
     return app
+
+
+def json_body_routes(app: FastAPI) -> ExpectsJson:
+    """Does the route this request will reach take a JSON body? Read from the OpenAPI document
+    (the routes' public description: forms, uploads and pages are not JSON), once."""
+    table: list[tuple[str, re.Pattern[str]]] | None = None
+
+    def expects_json(scope: Scope) -> bool:
+        nonlocal table
+        if table is None:
+            table = [
+                (method.upper(), re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path))))
+                for path, operations in app.openapi().get("paths", {}).items()
+                for method, operation in operations.items()
+                if "application/json" in operation.get("requestBody", {}).get("content", {})
+            ]
+        method, path = scope.get("method", ""), scope.get("path", "")
+        return any(m == method and rx.fullmatch(path) for m, rx in table)
+
+    return expects_json
+
+
+def install_metrics(app: FastAPI, settings: Settings) -> None:
+    """`GET /metrics`: Prometheus' text format. Behind a bearer token when one is set; without
+    one, open in development and absent (404) in production."""
+    token = settings.metrics.token
+    if not settings.metrics.enabled or (token is None and settings.is_production):
+        return
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint(request: Request) -> Response:
+        if token is not None:
+            sent = request.headers.get("Authorization", "")
+            expected = f"Bearer {token.get_secret_value()}"
+            if not hmac.compare_digest(sent.encode(), expected.encode()):
+                # A scraper, not a person: problem+json even though /metrics is no /v1 path.
+                body = {
+                    "type": "https://vigie.example/problems/invalid_metrics_token",
+                    "title": "Non authentifié",
+                    "status": 401,
+                    "detail": "Jeton de métriques manquant ou incorrect.",
+                    "instance": request.url.path,
+                    "code": "invalid_metrics_token",
+                    "request_id": getattr(request.state, "request_id", None),
+                }
+                return JSONResponse(
+                    body,
+                    status_code=401,
+                    media_type="application/problem+json",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        await refresh_gauges(request.app)
+        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+
+
+async def refresh_gauges(app: FastAPI) -> None:
+    """The queue's depth and the checks in flight, read at scrape time (a failure leaves the
+    last value: a scrape never fails because Redis or the database does)."""
+    runtime = app.state.runtime
+    depth = getattr(runtime.jobs, "depth", None)  # the arq queue and the in-process runner
+    with contextlib.suppress(Exception):
+        if depth is not None:
+            metrics.QUEUE_DEPTH.set(await depth())
+    with contextlib.suppress(Exception):
+        async with runtime.sessionmaker() as session:
+            metrics.CHECKS_IN_FLIGHT.set(await in_flight(session))

@@ -1,6 +1,7 @@
 """Sign-in by link, sessions, CSRF and the pages' headers, through the app as a browser uses it
 (cookies, forms, redirects). The same flow runs in Chromium in tests/browser/."""
 
+import re
 from datetime import timedelta
 from email import message_from_bytes
 
@@ -235,3 +236,17 @@ async def test_a_link_is_emailed_through_a_real_smtp_server(
             assert "Commune Messagerie" in body
             assert (await sign_in_with(client, token)).status_code == 303
             assert (await client.get("/")).status_code == 200
+
+
+async def test_the_api_documentation_is_served_without_a_cdn(browser):
+    page = await browser.get("/docs")
+    assert page.status_code == 200 and '<html lang="fr">' in page.text
+    assert "cdn" not in page.text.lower() and "<script>" not in page.text
+    scripts = re.findall(r'<script src="([^"]+)"', page.text)
+    assert scripts == ["/static/api-docs/swagger-ui-bundle.js", "/static/api-docs/init.js"]
+    for path in [*scripts, "/static/api-docs/swagger-ui.css"]:
+        asset = await browser.get(path)
+        assert asset.status_code == 200 and len(asset.content) > 300, path
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert (await browser.get("/openapi.json")).status_code == 200
+    assert (await browser.get("/redoc")).status_code == 404
