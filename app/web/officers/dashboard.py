@@ -37,7 +37,7 @@ async def dashboard(request: Request, viewer: OfficerPage, session: SessionDep) 
     months = grouped_columns(
         [
             (
-                format_date(m.first_day, "MMM yy", locale=LOCALE),
+                format_date(m.first_day, "MMM", locale=LOCALE),
                 [m.checks_due, m.certificates_expiring],
             )
             for m in board.months
