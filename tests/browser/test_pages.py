@@ -1,0 +1,167 @@
+"""Every page, for every role that may see it, in Chromium: axe-core (WCAG 2.1 A/AA and the RGAA
+criteria it tags) finds zero violations; the checks axe cannot make (one <h1>, a unique French
+<title>, statuses never shown by colour alone, the strict CSP never violated); and the keyboard
+alone reaches every link, button and field, with the focus visible and a working skip link.
+
+A new page is one line of PAGES."""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.browser import harness
+from tests.browser.conftest import Visit, Visitor
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+ANONYMOUS = ("anonymous",)
+OFFICERS = ("officer", "admin")
+EVERYONE = ("anonymous", "officer", "admin")
+
+
+@dataclass(frozen=True)
+class Case:
+    path: str  # {placeholders}: see `resolve`
+    roles: tuple[str, ...]
+    status: int = 200
+    name: str = ""  # pages sharing one name share one <title> (the error pages)
+
+    @property
+    def key(self) -> str:
+        return self.name or self.path
+
+
+PAGES = [
+    Case("/connexion", ANONYMOUS),
+    Case("/connexion/lien/{link}", ANONYMOUS),
+    Case("/connexion/lien/lien-inconnu", ANONYMOUS, 404, name="lien invalide"),
+    Case("/", OFFICERS),
+    Case("/accessibilite", EVERYONE),
+    Case("/mentions-legales", EVERYONE),
+    Case("/page-qui-n-existe-pas", EVERYONE, 404, name="404"),
+]
+
+CASES = [
+    pytest.param(case, role, id=f"{role}:{case.path}") for case in PAGES for role in case.roles
+]
+
+
+async def resolve(path: str, site: harness.Instance) -> str:
+    """Fill a page's placeholders from the prepared instance."""
+    values: dict[str, Any] = {
+        "compliant": site.siren_with("compliant"),
+        "at_risk": site.siren_with("at_risk"),
+        "non_compliant": site.siren_with("non_compliant"),
+        "contract": site.contract_ids[0] if site.contract_ids else "",
+        "other_siren": site.other_siren,
+        "other_contract": site.other_contract_id,
+    }
+    if "{link}" in path:
+        values["link"] = (await harness.sign_in_link(site, harness.ADMIN_EMAIL)).rsplit("/", 1)[1]
+    return path.format(**values)
+
+
+TITLES: dict[str, str] = {}  # title → page key, across the session's visits
+
+
+async def open_case(visit: Visitor, site: harness.Instance, case: Case, role: str) -> Visit:
+    seen = await visit(await resolve(case.path, site), role=role)
+    assert seen.response is not None
+    status = seen.response.status
+    assert status == case.status, f"{role} on {case.path}: HTTP {status}, not {case.status}"
+    return seen
+
+
+@pytest.mark.parametrize(("case", "role"), CASES)
+async def test_page_passes_axe_and_the_checks_axe_cannot_make(
+    visit: Visitor, site: harness.Instance, case: Case, role: str
+) -> None:
+    seen = await open_case(visit, site, case, role)
+    page = seen.page
+    assert "/connexion" not in page.url or case.path.startswith("/connexion"), (
+        f"{role} was sent to the sign-in page from {case.path}"
+    )
+
+    assert await page.get_attribute("html", "lang") == "fr"
+    title = await page.title()
+    assert re.fullmatch(r".+ — Vigie", title), title
+    owner = TITLES.setdefault(title, case.key)
+    assert owner == case.key, f"{case.key!r} has the same <title> as {owner!r}: {title!r}"
+    headings = await page.locator("h1").all_inner_texts()
+    assert len(headings) == 1 and headings[0].strip(), f"one <h1> expected, found {headings}"
+
+    # A status is never colour alone: every badge has words in it.
+    for text in await page.locator(".status").all_inner_texts():
+        assert re.search(r"\w{3,}", text), f"a status without text: {text!r}"
+
+    csp = seen.response.headers.get("content-security-policy", "") if seen.response else ""
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert await seen.csp_violations() == []
+    assert seen.errors == [] and seen.failed == []
+
+    violations = await harness.axe_violations(page)
+    assert not violations, (
+        f"axe-core: {len(violations)} violation(s) on {case.path} as {role}:\n"
+        + harness.describe(violations)
+    )
+
+
+FOCUSABLE = """() => {
+  const selector = 'a[href], area[href], button, input:not([type="hidden"]), select, textarea, '
+    + 'summary, [tabindex]:not([tabindex="-1"]), [contenteditable="true"]';
+  const visible = (e) => !e.disabled && e.getClientRects().length > 0
+    && getComputedStyle(e).visibility !== "hidden";
+  return [...document.querySelectorAll(selector)].filter(visible).map((e, i) => {
+    e.dataset.kbd = String(i);
+    const group = e.type === "radio" ? `radio:${e.name}` : String(i);
+    return {index: String(i), group, what: `${e.tagName.toLowerCase()} ${(e.innerText
+      || e.value || e.getAttribute("aria-label") || e.name || "").trim().slice(0, 60)}`};
+  });
+}"""
+ACTIVE = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const style = getComputedStyle(e);
+  const box = e.getBoundingClientRect();
+  return {
+    index: e.dataset.kbd || null, id: e.id, tag: e.tagName.toLowerCase(),
+    classes: e.className, text: (e.innerText || e.value || "").trim().slice(0, 60),
+    outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
+    shadow: style.boxShadow !== "none",
+    onscreen: box.right > 0 && box.bottom > 0 && box.left < innerWidth && box.top < innerHeight,
+  };
+}"""
+
+
+@pytest.mark.parametrize(("case", "role"), CASES)
+async def test_page_works_with_the_keyboard_alone(
+    visit: Visitor, site: harness.Instance, case: Case, role: str
+) -> None:
+    seen = await open_case(visit, site, case, role)
+    page = seen.page
+    targets = {t["index"]: t for t in await page.evaluate(FOCUSABLE)}
+
+    # Tab from the top through the whole page: the skip link first (shown while focused), then
+    # every link, button and field, each with a visible focus.
+    order: list[dict[str, Any]] = []
+    for _ in range(len(targets) + 5):
+        await page.keyboard.press("Tab")
+        active = await page.evaluate(ACTIVE)
+        if active is None or any(a["index"] == active["index"] for a in order):
+            break  # the focus left the page (browser UI) or came round again
+        assert active["outline"] or active["shadow"], f"focus not visible on {active}"
+        assert active["onscreen"], f"focused element off screen: {active}"
+        order.append(active)
+    assert order and "skip-link" in order[0]["classes"], f"first focus: {order[:1]}"
+    reached = {a["index"] for a in order}
+    groups_reached = {targets[i]["group"] for i in reached if i in targets}
+    missed = [t["what"] for t in targets.values() if t["group"] not in groups_reached]
+    assert not missed, f"not reachable with Tab on {case.path} as {role}: {missed}"
+
+    # The skip link moves the focus to <main>.
+    await page.focus(".skip-link")
+    await page.keyboard.press("Enter")
+    landed = await page.evaluate(ACTIVE)
+    assert landed and landed["tag"] == "main", f"the skip link led to {landed}"
