@@ -113,6 +113,25 @@ class WebSettings(BaseModel):
     )
 
 
+class ProConnectSettings(BaseModel):
+    """ProConnect (OpenID Connect, the State's sign-in for public agents): on when `issuer`,
+    `client_id` and `client_secret` are all set. Each deployment registers its own client."""
+
+    # e.g. https://auth.agentconnect.gouv.fr/api/v2 (discovery: {issuer}/.well-known/…)
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scopes: str = "openid email given_name usual_name siret idp_id"
+    # Grant a first sign-in at once instead of an access request the buyer's admin approves.
+    auto_approve: bool = False
+    acr_values: str | None = None  # e.g. "eidas1"; unset: not sent
+    timeout_seconds: float = Field(10.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.client_id and self.client_secret)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -139,6 +158,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    proconnect: ProConnectSettings = Field(default_factory=ProConnectSettings)
 
     @field_validator("redis_url", mode="before")
     @classmethod

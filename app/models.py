@@ -17,11 +17,12 @@ from app.events.models import (
 from app.imports.models import ImportRun
 from app.keys.models import ApiKey
 from app.suppliers.models import Supplier
-from app.users.models import SignInLink, User, WebSession
+from app.users.models import AccessRequest, SignInLink, User, WebSession
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccessRequest",
     "ApiCall",
     "ApiKey",
     "Buyer",

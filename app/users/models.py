@@ -73,3 +73,35 @@ class WebSession(SQLModel, table=True):
     # The identity provider's id_token, needed for its logout (`id_token_hint`); not a secret
     # that opens anything by itself, and gone with the session.
     id_token: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class AccessStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class AccessRequest(SQLModel, table=True):
+    """An agent's first ProConnect sign-in at a buyer (the establishment whose SIRET the
+    identity provider sent): the buyer's admin approves or refuses it on `/parametres`. One per
+    (buyer, issuer, subject); the account exists only once it is approved."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        sa.UniqueConstraint("buyer_id", "issuer", "subject", name="uq_access_requests_identity"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    buyer_id: uuid.UUID = Field(foreign_key="buyers.id", index=True)
+    issuer: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    email: str = Field(max_length=254)
+    name: str | None = Field(default=None, max_length=200)
+    siret: str = Field(max_length=14)
+    idp_id: str | None = Field(default=None, max_length=255)
+    status: str = Field(default=AccessStatus.PENDING.value, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    last_attempt_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")

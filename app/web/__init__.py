@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import auth, errors, general, officers
+from app.web import auth, errors, general, officers, proconnect
 from app.web.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -19,5 +19,6 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(general.router)
     app.include_router(officers.router)
+    proconnect.install(app)  # with PROCONNECT__* set: the button, the return, the logout
     app.state.page_errors = errors.render_error
     app.add_middleware(SecurityHeaders)
