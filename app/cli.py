@@ -69,6 +69,8 @@ def serve(
     """Start the API, the web pages and (embedded mode) the in-process worker."""
     import uvicorn
 
+    from app.observability import access_log_enabled
+
     settings = get_settings()
     uvicorn.run(
         "app.main:create_app",
@@ -76,6 +78,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        access_log=access_log_enabled(settings),
     )
 
 

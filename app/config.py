@@ -132,6 +132,20 @@ class ProConnectSettings(BaseModel):
         return bool(self.issuer and self.client_id and self.client_secret)
 
 
+class LimitsSettings(BaseModel):
+    """What one request may send (uploads have their own cap, in their route)."""
+
+    max_json_bytes: int = Field(1024 * 1024, ge=1024)  # a JSON body, checked while it is read
+
+
+class MetricsSettings(BaseModel):
+    """`GET /metrics` (Prometheus). With a token, scrapers send `Authorization: Bearer <token>`;
+    without one it is open in development and off in production. `enabled=false`: always off."""
+
+    enabled: bool = True
+    token: SecretStr | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -150,12 +164,17 @@ class Settings(BaseSettings):
     port: int = 8000
     vigilance_threshold_ht: Decimal = Decimal("5000.00")
     log_level: str = "INFO"
+    # Uvicorn's access log (None: on in development, off in production, where the structured
+    # request log of app/observability.py says more).
+    log_access: bool | None = None
     demo: bool = True  # seed a demo buyer on the first start of an empty embedded instance
 
     api_entreprise: ApiEntrepriseSettings = Field(default_factory=ApiEntrepriseSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     proconnect: ProConnectSettings = Field(default_factory=ProConnectSettings)

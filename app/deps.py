@@ -53,6 +53,7 @@ async def get_caller(
         )
     key = await authenticate(session, credentials.credentials)
     request.state.key_prefix = key.prefix
+    request.state.buyer_id = key.buyer_id  # for the request log (app/observability.py)
     return key
 
 

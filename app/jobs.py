@@ -94,7 +94,6 @@ class JobQueue(Protocol):
         hands out again the claimed rows whose job is gone (a flushed Redis, a restart).
         Raises when the queue cannot tell (unreachable): nothing is assumed lost then."""
         ...
-
     async def aclose(self) -> None: ...
 
 
@@ -174,6 +173,10 @@ class ArqJobQueue:
                 pipe.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id)
             counts = await asyncio.wait_for(pipe.execute(), 10)
         return {job_id for job_id, count in zip(ids, counts, strict=True) if count}
+
+    async def depth(self) -> int:
+        """Jobs waiting (queued or deferred) or running: the `vigie_queue_depth` gauge."""
+        return int(await self.pool.zcard(self.queue_name))
 
     async def aclose(self) -> None:
         if self.owns_pool:
@@ -338,6 +341,9 @@ class InProcessRunner:
     async def in_flight(self, job_ids: Collection[str]) -> set[str]:
         """The jobs this process holds, runs or waits to retry (a restart forgets them all)."""
         return {j for j in job_ids if j in self._tasks or j in self._held}
+
+    async def depth(self) -> int:
+        return self.pending
 
     @property
     def pending(self) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import metrics
 from app.buyers.tokens import days_left, expires_soon, token_expiry, token_hash
 from app.common import utcnow
 from app.compliance.context import ComplianceContext
@@ -89,6 +90,9 @@ async def tick(ctx: ComplianceContext, *, now: datetime | None = None) -> TickRe
         claims = await claim_due(session, now=now, limit=room, lease=lease) if room else []
         report.claimed = len(claims)
         report.enqueued = enqueue_claims(session, ctx, claims)
+    metrics.RECONCILER.labels("lease").inc(report.reclaimed)
+    metrics.RECONCILER.labels("lost_job").inc(report.recovered)
+    metrics.RECONCILER.labels("unplanned").inc(report.planned)
     if report.reclaimed or report.recovered or report.planned or report.claimed:
         log.info("tick: %s", report)
     return report

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
+from app import metrics
 from app.compliance import checks, scheduling
 from app.compliance.context import ComplianceContext
 
@@ -36,6 +37,8 @@ async def run_supplier_check(
 ) -> dict[str, str]:
     """Every due requirement of one supplier for one buyer (job id: check:{b}:{s}:{due_on})."""
     run = await checks.run_supplier_check(_ctx(ctx), uuid.UUID(buyer_id), uuid.UUID(supplier_id))
+    for requirement, outcome in (run.results if run else {}).items():
+        metrics.CHECKS.labels(requirement, outcome).inc()
     return run.results if run else {}
 
 

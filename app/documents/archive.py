@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import metrics
 from app.buyers.models import BuyerToken
 from app.common import uuid7
 from app.config import Settings
@@ -109,6 +110,7 @@ async def archive_document(
     sha256 = hashlib.sha256(content).hexdigest()
     existing = await find_document(session, buyer_id, sha256)
     if existing is not None:
+        metrics.ARCHIVE_WRITES.labels("duplicate").inc()
         return existing
 
     doc_id = uuid7()
@@ -157,6 +159,7 @@ async def _insert(session: AsyncSession, doc: Document) -> Document:
     doc.journal_seq = entry.seq
     session.add(doc)
     await session.flush()
+    metrics.ARCHIVE_WRITES.labels("new").inc()
     return doc
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import metrics
 from app.documents.archive import (
     KIND_ARCHIVED,
     KIND_PURGED,
@@ -164,6 +165,7 @@ async def verify_archive(
     for name in sorted(blobs - expected):
         report.problems.append(Problem("orphan_blob", name, "blob without a document row"))
     report.seconds = round(time.perf_counter() - started, 3)
+    metrics.ARCHIVE_VERIFY.labels("ok" if report.ok else "problems").inc()
     return report
 
 

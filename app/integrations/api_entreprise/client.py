@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from app import metrics
 from app.config import ApiEntrepriseSettings
 from app.integrations.api_entreprise.breaker import CircuitBreaker
 from app.integrations.api_entreprise.documents import (
@@ -240,10 +241,12 @@ class ApiEntrepriseClient:
             msg = "Fournisseur indisponible (disjoncteur ouvert)"
             retry = datetime.fromtimestamp(reopen, UTC)
             return Outcome(OutcomeKind.PENDING, op.name, None, message=msg, retry_at=retry)
+        waited = time.perf_counter()
         try:
             await self.limiter.acquire(
                 self.token_id, op.family, max_wait=self.settings.max_wait_seconds
             )
+            metrics.LIMITER_WAITS.labels(op.family.value).observe(time.perf_counter() - waited)
         except UpstreamRateLimited as exc:
             self.breaker.record_neutral(op.provider)
             msg = "Quota d'appels atteint, nouvel essai programmé"
@@ -421,6 +424,9 @@ class ApiEntrepriseClient:
         cached: bool,
         kind: OutcomeKind | None = OutcomeKind.PENDING,
     ) -> None:
+        if not cached:
+            metrics.UPSTREAM_CALLS.labels(op.name, str(status or 0)).inc()
+            metrics.UPSTREAM_DURATION.labels(op.name).observe(latency_ms / 1000)
         if self.recorder is None:
             return
         record = CallRecord(
