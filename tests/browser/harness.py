@@ -22,6 +22,21 @@ from typing import Any
 
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page, Playwright
+from sqlmodel import col, select
+
+from app.buyers.models import Buyer
+from app.compliance.cli import sweep
+from app.compliance.evaluation import policy_from
+from app.compliance.queries import supplier_compliance
+from app.config import Settings
+from app.contracts.models import Contract, ContractCreate
+from app.contracts.service import create_contract
+from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.demo import DEMO_BUYER_SIRET, seed_demo
+from app.runtime import build_runtime
+from app.suppliers.service import list_suppliers
+from app.users.models import User, UserRole
+from app.users.service import invite_user, issue_link
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = Path(__file__).parent / "vendor"
@@ -92,9 +107,7 @@ class Instance:
             "LOG_ACCESS": "false",
         }
 
-    def settings(self) -> Any:
-        from app.config import Settings
-
+    def settings(self) -> Settings:
         return Settings(
             environment="development",
             database_url=self.database_url,
@@ -117,19 +130,6 @@ class Instance:
 async def prepare(directory: Path, database_url: str, *, today: date | None = None) -> Instance:
     """Seed the demo (and another buyer with a supplier of its own), then run every check once,
     in process, on the built-in sandbox: every status is there before the first page opens."""
-    from app.buyers.models import Buyer
-    from app.compliance.cli import sweep
-    from app.compliance.evaluation import policy_from
-    from app.compliance.queries import supplier_compliance
-    from app.contracts.models import ContractCreate
-    from app.contracts.service import create_contract
-    from app.db import unit_of_work
-    from app.demo import DEMO_BUYER_SIRET, seed_demo
-    from app.runtime import build_runtime
-    from app.suppliers.service import list_suppliers
-    from app.users.models import UserRole
-    from app.users.service import invite_user
-
     instance = Instance(directory, database_url, DEMO_BUYER_SIRET)
     settings = instance.settings()
     today = today or date.today()
@@ -169,6 +169,9 @@ async def prepare(directory: Path, database_url: str, *, today: date | None = No
                 instance.statuses[supplier.siren] = str(
                     getattr(found.status, "value", found.status)
                 )
+            demo_contracts = select(Contract.id).where(Contract.buyer_id == seeded.buyer.id)
+            ordered = demo_contracts.order_by(col(Contract.reference))
+            instance.contract_ids = [str(i) for i in (await session.exec(ordered)).all()]
     finally:
         await rt.aclose()
     unchecked = [s for s, status in instance.statuses.items() if status == "not_checked"]
@@ -227,13 +230,6 @@ async def serve(instance: Instance) -> AsyncIterator[str]:
 
 async def sign_in_link(instance: Instance, email: str) -> str:
     """A fresh single-use sign-in link for an existing account (as `vigie users invite`)."""
-    from sqlmodel import select
-
-    from app.buyers.models import Buyer
-    from app.db import make_engine, make_sessionmaker, unit_of_work
-    from app.users.models import User
-    from app.users.service import issue_link
-
     engine = make_engine(instance.database_url)
     try:
         async with unit_of_work(make_sessionmaker(engine)) as session:

@@ -41,6 +41,10 @@ PAGES = [
     Case("/accessibilite", EVERYONE),
     Case("/mentions-legales", EVERYONE),
     Case("/page-qui-n-existe-pas", EVERYONE, 404, name="404"),
+    Case("/contrats", OFFICERS),
+    Case("/contrats/{contract}", OFFICERS),
+    Case("/contrats?statut=non_compliant", OFFICERS, name="/contrats (filtrés)"),
+    Case("/contrats/{other_contract}", OFFICERS, 404, name="404"),
 ]
 
 CASES = [
