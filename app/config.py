@@ -146,6 +146,14 @@ class MetricsSettings(BaseModel):
     token: SecretStr | None = None
 
 
+class UploadsSettings(BaseModel):
+    """Files uploaded by contractors: every file is checked before anything is stored."""
+
+    max_bytes: int = Field(10_000_000, ge=1024)  # enforced while the body is read (413)
+    max_pages: int = Field(50, ge=1, le=1000)  # an attestation has a few pages
+    read_seconds: float = Field(5.0, gt=0)  # the PDF parser's time cap
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -176,6 +184,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    uploads: UploadsSettings = Field(default_factory=UploadsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     proconnect: ProConnectSettings = Field(default_factory=ProConnectSettings)
 

@@ -32,6 +32,7 @@ from app.problems import install_error_handlers
 from app.runtime import build_runtime
 from app.suppliers.router import router as suppliers_router
 from app.uploads.router import router as uploads_router
+from app.uploads.router import router as uploads_router
 from app.web import install_pages
 
 log = logging.getLogger("vigie")
@@ -155,6 +156,7 @@ def create_app(
     app.include_router(documents_router)
     app.include_router(events_router)
     app.include_router(imports_router)
+    app.include_router(uploads_router)
     app.include_router(uploads_router)
     install_pages(app)  # the pages in French (app/web/)
     return app

@@ -17,6 +17,7 @@ from app.events.models import (
 from app.imports.models import ImportRun
 from app.keys.models import ApiKey
 from app.suppliers.models import Supplier
+from app.uploads.models import ContractorInvitation, Upload
 from app.users.models import AccessRequest, SignInLink, User, WebSession
 
 metadata = SQLModel.metadata
@@ -31,6 +32,7 @@ __all__ = [
     "Contract",
     "ContractAmendment",
     "ContractHolder",
+    "ContractorInvitation",
     "Document",
     "Event",
     "EventSequence",
@@ -41,6 +43,7 @@ __all__ = [
     "SignInLink",
     "StatusEvent",
     "Supplier",
+    "Upload",
     "User",
     "WebSession",
     "WebhookDelivery",

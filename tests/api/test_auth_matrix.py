@@ -6,6 +6,7 @@ until someone decides who may call it); every other /v1 route must at least refu
 
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -61,7 +62,24 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/contracts/{contract_id}/compliance"): Rule(
         frozenset({OFF, ERP}), tenant_scoped=True
     ),
+    # the contractor portal's uploads (app/uploads/router.py, tested in depth in tests/uploads)
+    # (another buyer's officer gets a 404: tests/uploads/test_api.py; ERP keys may not upload)
+    ("POST", "/v1/suppliers/{siren}/uploads"): Rule(frozenset({OFF, CON})),
 }
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A multipart body (an upload) instead of JSON."""
+
+    files: dict[str, Any]
+    data: dict[str, Any]
+
+
+async def send(client, method, url, body, headers=None):  # type: ignore[no-untyped-def]
+    if isinstance(body, Multipart):
+        return await client.request(method, url, files=body.files, data=body.data, headers=headers)
+    return await client.request(method, url, json=body, headers=headers)
 
 
 def api_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -127,6 +145,14 @@ async def _request_for(client, world, make_key, method, path):  # type: ignore[n
         ("POST", "/v1/buyers"): {"siret": random_siret(), "name": "Nouvel acheteur"},
         ("POST", "/v1/keys"): {"role": "officer", "buyer_siret": world.buyer_a.siret},
     }
+    if path == "/v1/suppliers/{siren}/uploads":
+        from tests.uploads.samples import attestation
+
+        pdf = attestation(world.siren_a, issued=date.today() - timedelta(days=3))
+        return url, Multipart(
+            {"file": ("attestation.pdf", pdf, "application/pdf")},
+            {"requirement": "urssaf_vigilance"},
+        )
     return url, bodies.get((method, path))
 
 
@@ -144,7 +170,7 @@ async def test_roles(client, world, make_key, method, path):
     rule = ROUTES[(method, path)]
     for role in Role:
         url, body = await _request_for(client, world, make_key, method, path)
-        r = await client.request(method, url, json=body, headers=world.keys[role.value])
+        r = await send(client, method, url, body, world.keys[role.value])
         if role in rule.roles:
             assert r.status_code < 300, f"{role} {method} {url}: {r.status_code} {r.text}"
         elif rule.denied == 403:
@@ -156,12 +182,12 @@ async def test_roles(client, world, make_key, method, path):
 @pytest.mark.parametrize(("method", "path"), sorted(ROUTES))
 async def test_missing_unknown_revoked_keys(client, world, make_key, method, path):
     url, body = await _request_for(client, world, make_key, method, path)
-    r = await client.request(method, url, json=body)
+    r = await send(client, method, url, body)
     assert_problem(r, 401, "missing_api_key")
     assert r.headers["www-authenticate"] == "Bearer"
 
     for bad in ("Bearer vg_deadbeef_" + "x" * 43, "Bearer nonsense", "Basic dXNlcjpwYXNz"):
-        r = await client.request(method, url, json=body, headers={"Authorization": bad})
+        r = await send(client, method, url, body, {"Authorization": bad})
         assert r.status_code == 401, (bad, r.text)
         assert_problem(r, 401)
         assert r.headers["www-authenticate"].startswith("Bearer")  # RFC 6750 §3
@@ -169,7 +195,7 @@ async def test_missing_unknown_revoked_keys(client, world, make_key, method, pat
     # a real key with its secret part altered: same prefix, wrong hash
     real = world.keys["admin"]["Authorization"]
     forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
-    r = await client.request(method, url, json=body, headers={"Authorization": forged})
+    r = await send(client, method, url, body, {"Authorization": forged})
     assert_problem(r, 401, "invalid_api_key")
 
     allowed = next(iter(ROUTES[(method, path)].roles))
@@ -177,7 +203,7 @@ async def test_missing_unknown_revoked_keys(client, world, make_key, method, pat
     revoked_prefix = prefix_of(headers["Authorization"])
     revoke = await client.delete(f"/v1/keys/{revoked_prefix}", headers=world.keys["admin"])
     assert revoke.status_code == 204, revoke.text
-    r = await client.request(method, url, json=body, headers=headers)
+    r = await send(client, method, url, body, headers)
     assert_problem(r, 401, "revoked_api_key")
     assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
@@ -194,11 +220,11 @@ def _scope_of(world: World, role: Role) -> dict[str, Any]:
 async def test_other_buyers_object_is_404(client, world, make_key, method, path):
     url, body = await _request_for(client, world, make_key, method, path)
     for who in ("officer_b", "erp_b"):
-        r = await client.request(method, url, json=body, headers=world.keys[who])
+        r = await send(client, method, url, body, world.keys[who])
         assert_problem(r, 404)
     # ...and the same answer as for an object that does not exist at all
     ghost = url.replace(world.contract_a, str(uuid.uuid4())).replace(world.siren_a, "732829320")
-    r = await client.request(method, ghost, json=body, headers=world.keys["officer_b"])
+    r = await send(client, method, ghost, body, world.keys["officer_b"])
     assert_problem(r, 404)
 
 
