@@ -110,6 +110,23 @@ def _content_hash(contract: Contract, holders: list[HolderIn]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+def content_hash_for(data: ContractCreate) -> str:
+    """The content hash `create_contract` stores for `data`: an importer compares it with a
+    stored contract's to know, without writing, that there is nothing to amend."""
+    ends_on = _resolve_end(data.notified_on, data.ends_on, data.duration_months)
+    contract = Contract.model_construct(
+        reference=data.reference,
+        object=data.object,
+        amount_ht=data.amount_ht,
+        notified_on=data.notified_on,
+        ends_on=ends_on,
+        cpv_code=data.cpv_code,
+        extra_requirements=data.extra_requirements,
+        foreign_workers=data.foreign_workers,
+    )
+    return _content_hash(contract, _dedupe(data.holders))
+
+
 def _dedupe(holders: list[HolderIn]) -> list[HolderIn]:
     seen: dict[tuple[str, ...], HolderIn] = {}
     for holder in holders:

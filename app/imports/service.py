@@ -38,7 +38,7 @@ from app.compliance.scheduling import plan_contract_later
 from app.contracts.models import Contract, ContractCreate, ContractUpdate, HolderIn
 from app.contracts.parsing import parse_amount, parse_cpv
 from app.contracts.queries import holder_rows
-from app.contracts.service import amend_contract, create_contract
+from app.contracts.service import amend_contract, content_hash_for, create_contract
 from app.errors import AppError, NotFound, ValidationFailed
 from app.identifiers import parse_siret
 from app.imports import records as codes
@@ -258,11 +258,12 @@ def _contract_data(record: Record) -> ContractCreate | Problem:
         return Problem(code or codes.INVALID_RECORD, message)
 
 
-def _carry_over(incoming: list[HolderIn], existing: list[tuple[Any, Any]]) -> list[HolderIn]:
-    """What the file does not say is kept: a holder's MSA regime and ERP code, as recorded."""
-    known = {(s.siren or f"{s.country}:{s.foreign_id}"): h for h, s in existing}
-    out = []
-    for holder in incoming:
+def _as_recorded(data: ContractCreate, existing: Contract, holders: list[Any]) -> ContractCreate:
+    """What the file does not say is kept as recorded: a holder's MSA regime and ERP code, the
+    contract's CPV code, extra requirements and foreign-workers flag."""
+    known = {(s.siren or f"{s.country}:{s.foreign_id}"): h for h, s in holders}
+    carried = []
+    for holder in data.holders:
         before = known.get(holder.siren or f"{holder.country}:{holder.foreign_id}")
         if before is not None:
             changes: dict[str, Any] = {}
@@ -271,78 +272,120 @@ def _carry_over(incoming: list[HolderIn], existing: list[tuple[Any, Any]]) -> li
             if holder.code_tiers is None and before.code_tiers:
                 changes["code_tiers"] = before.code_tiers
             holder = holder.model_copy(update=changes) if changes else holder
-        out.append(holder)
-    return out
-
-
-async def _save(session: AsyncSession, run: _Run, buyer_id: uuid.UUID, data: ContractCreate) -> str:
-    query = select(Contract).where(
-        Contract.buyer_id == buyer_id, Contract.reference == data.reference
+        carried.append(holder)
+    return data.model_copy(
+        update={
+            "holders": carried,
+            "cpv_code": data.cpv_code or existing.cpv_code,
+            "extra_requirements": existing.extra_requirements,
+            "foreign_workers": existing.foreign_workers,
+        }
     )
-    existing = (await session.exec(query)).first()
-    if existing is None:
-        saved = await create_contract(
-            session, buyer_id, data, threshold=run.threshold, policy=run.policy
-        )
-        plan_contract_later(session, saved.contract.id)
-        return "created"
+
+
+async def _create(
+    session: AsyncSession, run: _Run, buyer_id: uuid.UUID, data: ContractCreate
+) -> str:
+    # create_contract writes the contract, its suppliers and holders in one SAVEPOINT of its own.
+    saved = await create_contract(
+        session, buyer_id, data, threshold=run.threshold, policy=run.policy
+    )
+    plan_contract_later(session, saved.contract.id)
+    return "created"
+
+
+async def _amend(session: AsyncSession, run: _Run, existing: Contract, data: ContractCreate) -> str:
+    """An amendment as with PATCH (each change recorded), in a SAVEPOINT: whole or not at all."""
     before = existing.content_hash
-    holders = (await holder_rows(session, [existing.id])).get(existing.id, [])
-    fields = data.model_dump(include={"object", "amount_ht", "notified_on"})
-    fields |= {
-        k: getattr(data, k)
-        for k in ("ends_on", "duration_months", "cpv_code")
-        if getattr(data, k) is not None
-    }
-    changes = ContractUpdate(**fields, holders=_carry_over(data.holders, holders))
-    await amend_contract(
-        session,
-        buyer_id,
-        existing.id,
-        changes,
-        threshold=run.threshold,
-        by_key_prefix=run.scope.by_key_prefix,
-        policy=run.policy,
-    )
+    fields = data.model_dump(include={"object", "amount_ht", "notified_on", "cpv_code"})
+    for name in ("ends_on", "duration_months"):
+        if getattr(data, name) is not None:
+            fields[name] = getattr(data, name)
+    async with session.begin_nested():
+        await amend_contract(
+            session,
+            existing.buyer_id,
+            existing.id,
+            ContractUpdate(**fields, holders=data.holders),
+            threshold=run.threshold,
+            by_key_prefix=run.scope.by_key_prefix,
+            policy=run.policy,
+        )
     if existing.content_hash == before:
         return "unchanged"
     plan_contract_later(session, existing.id)
     return "updated"
 
 
-async def _import_one(session: AsyncSession, run: _Run, record: Record) -> None:
-    report = run.report
+@dataclass
+class _Ready:
+    record: Record
+    buyer_id: uuid.UUID
+    data: ContractCreate
+
+
+async def _prepare(session: AsyncSession, run: _Run, record: Record) -> _Ready | Problem:
+    """The record checked as far as the file and the buyers allow, or why it is skipped."""
     if record.problem is not None:
-        return report.add(record.label, "skipped", record.problem)
+        return record.problem
     buyer = await _buyer(session, run, record)
     if isinstance(buyer, Problem):
-        return report.add(record.label, "skipped", buyer)
+        return buyer
     siret, buyer_id = buyer
     assert record.reference is not None
     key = (siret, record.reference)
     if key in run.seen:
-        return report.add(
-            record.label,
-            "skipped",
-            Problem(
-                codes.DUPLICATE_IN_FILE,
-                f"La référence « {record.reference} » de cet acheteur figure déjà plus haut "
-                "dans le fichier : seule la première est importée.",
-            ),
+        return Problem(
+            codes.DUPLICATE_IN_FILE,
+            f"La référence « {record.reference} » de cet acheteur figure déjà plus haut dans le "
+            "fichier : seule la première occurrence compte.",
         )
     run.seen.add(key)
     data = _contract_data(record)
-    if isinstance(data, Problem):
-        return report.add(record.label, "skipped", data)
-    try:
-        async with session.begin_nested():
-            outcome = await _save(session, run, buyer_id, data)
-    except AppError as exc:
-        return report.add(record.label, "skipped", Problem(exc.code, exc.detail))
-    run.written += outcome in ("created", "updated")
-    notes = record.notes
-    note = Problem(notes[0].code, " ".join(n.message for n in notes)) if notes else None
-    report.add(record.label, outcome, note)
+    return data if isinstance(data, Problem) else _Ready(record, buyer_id, data)
+
+
+async def _save(
+    session: AsyncSession, run: _Run, item: _Ready, contract: Contract | None, holders: list[Any]
+) -> str:
+    if contract is None:
+        return await _create(session, run, item.buyer_id, item.data)
+    data = _as_recorded(item.data, contract, holders)
+    if content_hash_for(data) == contract.content_hash:
+        return "unchanged"  # nothing to amend: no write, no job
+    return await _amend(session, run, contract, data)
+
+
+async def _import_batch(session: AsyncSession, run: _Run, chunk: list[Record]) -> None:
+    """One batch: the records checked, the contracts they name read in one query (and their
+    holders in another), then each created, amended or found unchanged without a write; the
+    report's lines in the file's order."""
+    prepared = [await _prepare(session, run, record) for record in chunk]
+    ready = [p for p in prepared if isinstance(p, _Ready)]
+    existing: dict[tuple[uuid.UUID, str], Contract] = {}
+    if ready:
+        query = select(Contract).where(
+            col(Contract.buyer_id).in_({r.buyer_id for r in ready}),
+            col(Contract.reference).in_({r.data.reference for r in ready}),
+        )
+        existing = {(c.buyer_id, c.reference): c for c in (await session.exec(query)).all()}
+    holders = await holder_rows(session, [c.id for c in existing.values()]) if existing else {}
+    for record, item in zip(chunk, prepared, strict=True):
+        if isinstance(item, Problem):
+            run.report.add(record.label, "skipped", item)
+            continue
+        contract = existing.get((item.buyer_id, item.data.reference))
+        try:
+            outcome = await _save(
+                session, run, item, contract, holders.get(contract.id, []) if contract else []
+            )
+        except AppError as exc:
+            run.report.add(record.label, "skipped", Problem(exc.code, exc.detail))
+            continue
+        run.written += outcome in ("created", "updated")
+        notes = record.notes
+        note = Problem(notes[0].code, " ".join(n.message for n in notes)) if notes else None
+        run.report.add(record.label, outcome, note)
 
 
 async def import_records(
@@ -371,8 +414,7 @@ async def import_records(
         async with transaction() as session:
             dry = await session.begin_nested() if dry_run else None
             try:
-                for record in chunk:
-                    await _import_one(session, run, record)
+                await _import_batch(session, run, chunk)
             finally:
                 if dry is not None:  # report the same, write nothing, send no job
                     await dry.rollback()
