@@ -4,6 +4,7 @@ really enforced by the browser (the harness never bypasses it)."""
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import pytest
 from playwright.async_api import BrowserContext, expect
@@ -64,13 +65,32 @@ async def test_a_page_opened_signed_out_comes_back_after_sign_in(
     await expect(page.locator("h1")).to_have_text("Connexion")
 
 
-async def test_the_sign_in_form_error_is_announced_and_linked_to_its_field(visit: Visitor):
-    seen = await visit("/connexion")
+@dataclass(frozen=True)
+class Form:
+    role: str
+    path: str
+    field: str  # the field's label
+    bad: str  # a value the form refuses
+    submit: str  # the submit button's name
+
+
+# One line per form that can refuse what was typed.
+FORMS = [
+    Form("anonymous", "/connexion", "Adresse électronique", "pas-une-adresse", "Recevoir un lien"),
+    Form("admin", "/parametres", "Adresse électronique", "pas-une-adresse", "Inviter"),
+]
+
+
+@pytest.mark.parametrize("form", [pytest.param(f, id=f"{f.role}:{f.path}") for f in FORMS])
+async def test_a_form_error_is_announced_next_to_its_field(visit: Visitor, form: Form):
+    seen = await visit(form.path, role=form.role)
     page = seen.page
-    field = page.get_by_label("Adresse électronique")
-    await field.fill("pas-une-adresse")
-    await page.get_by_role("button", name="Recevoir un lien").click()
-    await page.wait_for_load_state()
+    field = page.get_by_label(form.field)
+    await field.fill(form.bad)
+    async with page.expect_navigation() as navigation:
+        await page.get_by_role("button", name=form.submit, exact=True).click()
+    answer = await navigation.value
+    assert answer is not None and answer.status in {400, 422}, answer and answer.status
 
     await expect(field).to_have_attribute("aria-invalid", "true")
     described = await field.get_attribute("aria-describedby")
@@ -78,17 +98,36 @@ async def test_the_sign_in_form_error_is_announced_and_linked_to_its_field(visit
     message = page.locator(f"#{described}")
     await expect(message).to_be_visible()
     assert re.search(r"\w{4,}", await message.inner_text())
-    await expect(field).to_have_value("pas-une-adresse")  # nothing typed is lost
+    await expect(field).to_have_value(form.bad)  # nothing typed is lost
+    assert await page.locator("h1").count() == 1
     violations = await harness.axe_violations(page)
     assert not violations, harness.describe(violations)
     assert await seen.csp_violations() == []
 
-    # A well-formed address gets the same answer whether it has an account or not.
-    await field.fill("personne@exemple.fr")
+
+async def test_asking_for_a_link_answers_the_same_for_any_address(visit: Visitor):
+    seen = await visit("/connexion")
+    page = seen.page
+    await page.get_by_label("Adresse électronique").fill("personne@exemple.fr")
     await page.get_by_role("button", name="Recevoir un lien").click()
     await expect(page.get_by_role("status")).to_contain_text("Si cette adresse correspond")
     violations = await harness.axe_violations(page)
     assert not violations, harness.describe(violations)
+
+
+async def test_a_new_api_key_is_shown_once_on_an_accessible_page(visit: Visitor):
+    seen = await visit("/parametres", role="admin")
+    page = seen.page
+    await page.get_by_label("Libellé").fill("Progiciel financier")
+    await page.get_by_role("button", name="Créer la clé").click()
+    await expect(page.locator("h1")).to_have_text("Clé d'API créée")
+    key = await page.get_by_label("Clé d'API").input_value()
+    assert len(key) > 20
+    violations = await harness.axe_violations(page)
+    assert not violations, harness.describe(violations)
+    await page.goto("/parametres")
+    await expect(page.locator("main")).to_contain_text("Progiciel financier")
+    assert key not in await page.content()  # shown once, never again
 
 
 async def test_the_browser_enforces_the_content_security_policy(visit: Visitor):

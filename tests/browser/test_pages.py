@@ -45,6 +45,8 @@ PAGES = [
     Case("/contrats/{contract}", OFFICERS),
     Case("/contrats?statut=non_compliant", OFFICERS, name="/contrats (filtrés)"),
     Case("/contrats/{other_contract}", OFFICERS, 404, name="404"),
+    Case("/parametres", ("admin",)),
+    Case("/parametres", ("officer",), 403, name="403"),
 ]
 
 CASES = [
