@@ -22,7 +22,7 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import ClaimsOption
 
@@ -212,11 +212,11 @@ class ProConnectClient:
             keys = await self._key_set(refresh=refresh)
             try:
                 return jwt.decode(token, keys, algorithms=allowed)
-            except ValueError as exc:  # joserfc: a kid not in the set
-                if refresh or "kid" not in str(exc).lower():
-                    raise ProConnectError(code, f"signature: {exc}") from None
-            except JoseError as exc:
-                raise ProConnectError(code, f"signature: {exc.error}") from None
+            except InvalidKeyIdError as exc:  # a key id not in the set: fetch it again once
+                if refresh:
+                    raise ProConnectError(code, f"signature: {exc.error}") from None
+            except (JoseError, ValueError) as exc:
+                raise ProConnectError(code, f"signature: {exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- the flow ----------------------------------------------------------------------------

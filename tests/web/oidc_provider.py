@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import OctKey, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -43,6 +43,8 @@ class OidcProvider:
     def __init__(self, key: RSAKey | None = None) -> None:
         self.key = key or provider_key()
         self.signer: RSAKey | None = None  # sign with this instead (a forged signature)
+        self.hs256 = False  # sign with a shared secret instead (never accepted by Vigie)
+        self.jwks_fetches = 0
         self.user: dict[str, Any] = {
             "sub": "agent-sub-0001",
             "email": "Camille.Martin@ville.example",
@@ -80,6 +82,8 @@ class OidcProvider:
             return await browser.get(url)
 
     def _sign(self, claims: dict[str, Any]) -> str:
+        if self.hs256:
+            return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(CLIENT_SECRET * 2))
         signer = self.signer or self.key
         header = {"alg": "RS256", "kid": self.key.kid or "k1"}
         return jwt.encode(header, claims, signer)
@@ -102,6 +106,7 @@ class OidcProvider:
         )
 
     async def jwks(self, request: Request) -> Response:
+        self.jwks_fetches += 1
         return JSONResponse({"keys": [self.key.as_dict(private=False)]})
 
     async def authorize(self, request: Request) -> Response:

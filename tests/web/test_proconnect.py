@@ -186,6 +186,7 @@ FORGERIES = {
     "wrong issuer": ("id_token_claims", {"iss": "https://evil.example"}),
     "expired": ("id_token_claims", {"exp": 1_000_000_000}),
     "bad signature": ("signer", None),
+    "shared-secret signature": ("hs256", True),
     "userinfo about someone else": ("userinfo_claims", {"sub": "someone-else"}),
     "userinfo for another client": ("userinfo_claims", {"aud": "another-client"}),
 }
@@ -307,3 +308,29 @@ async def test_without_settings_there_is_no_button_and_no_route(client):
     assert "/connexion/proconnect" not in text(page)
     assert "form-action 'self';" in page.headers["content-security-policy"]
     assert (await client.get("/connexion/proconnect")).status_code == 404
+
+
+@pytest.mark.parametrize("auto_approve", [True])
+async def test_a_key_rotation_fetches_the_keys_again_once(browser, provider, make_buyer):
+    buyer = await make_buyer()
+    provider.user["siret"] = buyer.siret
+    assert (await through_proconnect(browser, provider)).status_code == 303
+    assert (await through_proconnect(browser, provider)).status_code == 303
+    assert provider.jwks_fetches == 1  # cached
+    provider.key = rsa_key("k2")  # the provider rotates its key
+    assert (await through_proconnect(browser, provider)).status_code == 303
+    assert provider.jwks_fetches == 2
+
+
+async def test_an_unreachable_provider_is_a_page_not_a_500(pc_app, browser):
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    await pc_app.state.proconnect.aclose()
+    pc_app.state.proconnect = ProConnectClient(
+        pc_app.state.settings.proconnect, transport=httpx.MockTransport(down)
+    )
+    page = await browser.get("/connexion/proconnect")
+    assert page.status_code == 502 and "ProConnect ne répond pas" in text(page)
+    states = [c for c in page.headers.get_list("set-cookie") if c.startswith("proconnect=")]
+    assert all("Max-Age=0" in c for c in states)  # no sign-in state is kept
