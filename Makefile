@@ -8,7 +8,7 @@ export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format migrate sweep sandbox bench clean
+.PHONY: help install run test test-fast lint format migrate sweep sandbox bench screenshots clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench: install ## Run the benchmarks (they print figures)
 	$(BIN)/python bench/upstream_throughput.py
 	$(BIN)/python bench/archive.py
 	$(BIN)/python bench/sweep.py
+
+screenshots: install ## Regenerate docs/screenshots/ (dashboard, a non-compliant supplier) in Chromium
+	$(BIN)/python -m tests.browser.screenshots
 
 clean: ## Remove the virtual environment and local data (var/)
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache
