@@ -171,7 +171,18 @@ def keys_revoke(
     from app.keys.service import revoke_key
 
     async def work(session: AsyncSession):
-        await revoke_key(session, prefix)
+        # Every server's key cache forgets its verified keys (through Redis when there is one).
+        url = get_settings().redis_url
+        redis = None
+        if url:
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(url)
+        try:
+            await revoke_key(session, prefix, redis=redis)
+        finally:
+            if redis is not None:
+                await redis.aclose()
 
     run_db(work)
     console.print(f"Key {prefix} revoked.")

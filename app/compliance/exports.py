@@ -7,14 +7,17 @@ import csv
 import io
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
+from typing import Any
 
+import orjson
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.compliance.queries import GapFilters, gap_public, list_gaps
-from app.compliance.rules import STATUS_LABELS_FR, RequirementType
+from app.compliance.evaluation import today_in_paris
+from app.compliance.queries import GapFilters, gap_batch
+from app.compliance.rules import STATUS_LABELS_FR, RequirementStatus, RequirementType
 from app.compliance.rules.codes import requirement_label_fr
 from app.contracts.models import Contract, ContractHolder
 from app.db import SessionMaker
@@ -51,7 +54,11 @@ def _line(values: list[str]) -> str:
 
 
 def _fr(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}" if day else ""
+
+
+# Each requirement's French label, once (the CSV repeats them on every line).
+_LABELS = {t.value: requirement_label_fr(t, capitalize=True) for t in RequirementType}
 
 
 async def _references(
@@ -73,36 +80,44 @@ async def stream_gaps_csv(
     sessionmaker: SessionMaker, buyer_id: uuid.UUID, filters: GapFilters
 ) -> AsyncIterator[str]:
     """Every gap, batch by batch on the id cursor. Each batch reads in a short session of its
-    own (the request's unit of work has ended by the time the body streams)."""
+    own (the request's unit of work has ended by the time the body streams): Core rows, one
+    csv writer per batch, nothing kept between batches."""
     yield BOM + _line(CSV_COLUMNS)
     after: uuid.UUID | None = None
     while True:
         async with sessionmaker() as session:
-            rows = await list_gaps(session, buyer_id, filters, after=after, limit=CSV_BATCH)
-            references = await _references(session, buyer_id, {s.id for _, s in rows})
+            rows = await gap_batch(session, buyer_id, filters, after=after, limit=CSV_BATCH)
+            references = await _references(session, buyer_id, {r.supplier_id for r in rows})
         if not rows:
             return
-        chunk = []
-        for row, supplier in rows:
-            g = gap_public(row, supplier)
-            since = min((r.since for r in g.reasons if r.since), default=None)
-            ident = supplier.siren or f"{supplier.country or ''}{supplier.foreign_id or ''}"
-            chunk.append(
-                _line(
-                    [
-                        ident,
-                        supplier.name or "",
-                        requirement_label_fr(RequirementType(g.type), capitalize=True),
-                        STATUS_LABELS_FR.get(g.status, g.status.value),
-                        _fr(since),
-                        _fr(g.valid_until),
-                        _fr(g.next_check_on),
-                        ", ".join(references.get(supplier.id, [])),
-                        " ; ".join(r.message for r in g.reasons),
-                    ]
-                )
-            )
-        yield "".join(chunk)
+        yield _batch(rows, references)
         if len(rows) < CSV_BATCH:
             return
-        after = rows[-1][0].id
+        after = rows[-1].id
+
+
+def _batch(rows: Sequence[Any], references: dict[uuid.UUID, list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    for row in rows:
+        reasons = (orjson.loads(row.reasons) if row.reasons else None) or ()
+        since = min((r["since"] for r in reasons if r.get("since")), default=None)  # ISO days
+        status = RequirementStatus(row.status or RequirementStatus.MISSING)
+        next_check = today_in_paris(row.next_due_at) if row.next_due_at and row.active else None
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    row.siren or f"{row.country or ''}{row.foreign_id or ''}",
+                    row.name or "",
+                    _LABELS[row.requirement],
+                    STATUS_LABELS_FR.get(status, status.value),
+                    _fr(date.fromisoformat(since) if since else None),
+                    _fr(row.valid_until),
+                    _fr(next_check),
+                    ", ".join(references.get(row.supplier_id, [])),
+                    " ; ".join(r["message"] for r in reasons),
+                )
+            ]
+        )
+    return buffer.getvalue()

@@ -3,10 +3,13 @@ streamed CSV), the bulk lookup before a payment run, and small queries for the C
 
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
+import sqlalchemy as sa
 from pydantic_core import PydanticCustomError
 from sqlalchemy import func, tuple_
 from sqlmodel import col, or_, select
@@ -23,12 +26,15 @@ from app.compliance.evaluation import (
 from app.compliance.models import RequirementState
 from app.compliance.rules import (
     REASON_LABELS_FR,
+    STATUS_LABELS_FR,
     CompliancePolicy,
     OverallResult,
     OverallStatus,
+    Reason,
     RequirementResult,
     RequirementStatus,
     RequirementType,
+    becomes_non_compliant_on,
     combine_statuses,
     overall_status,
     status_label_fr,
@@ -37,7 +43,6 @@ from app.compliance.rules.labels import requirement_label_fr
 from app.compliance.schemas import (
     ContractCompliance,
     Gap,
-    LookupRequirement,
     LookupResult,
     ReasonPublic,
     RequirementPublic,
@@ -112,31 +117,155 @@ async def supplier_compliance(
     policy: CompliancePolicy,
 ) -> SupplierCompliance:
     """Under one buyer; or, for the contractor itself (`buyer_id=None`), under each of them."""
-    query = select(RequirementState, Buyer.siret).join(
-        Buyer, col(Buyer.id) == RequirementState.buyer_id
+    document = await supplier_compliance_document(
+        session, supplier, buyer_id=buyer_id, policy=policy
     )
-    query = query.where(RequirementState.supplier_id == supplier.id)
+    return SupplierCompliance.model_validate(document)
+
+
+async def supplier_compliance_document(
+    session: AsyncSession,
+    supplier: Supplier,
+    *,
+    buyer_id: uuid.UUID | None,
+    policy: CompliancePolicy,
+) -> dict[str, Any]:
+    """`supplier_compliance` as the plain document the API sends (`render_json`): the same
+    judgement, read with one Core query and built once, without a model per row."""
+    t, buyers = _STATES, _BUYERS
+    query = (
+        sa.select(
+            t.c.buyer_id,
+            buyers.c.siret,
+            t.c.requirement,
+            t.c.active,
+            t.c.status,
+            _json_text(t.c.reasons),
+            t.c.valid_until,
+            t.c.document_id,
+            t.c.last_checked_at,
+            t.c.alert,
+            t.c.next_due_at,
+        )
+        .join(buyers, buyers.c.id == t.c.buyer_id)
+        .where(t.c.supplier_id == supplier.id)
+    )
     if buyer_id is not None:
-        query = query.where(RequirementState.buyer_id == buyer_id)
-    rows = list((await session.exec(query.order_by(col(RequirementState.id)))).all())
-    live = [(r, s) for r, s in rows if r.active] or rows  # ended contracts: their history
-    live.sort(key=lambda pair: (pair[1], _TYPE_ORDER.get(pair[0].requirement, 99)))
+        query = query.where(t.c.buyer_id == buyer_id)
+    rows = list((await (await session.connection()).execute(query.order_by(t.c.id))).all())
+    live = [r for r in rows if r.active] or rows  # ended contracts: their history
+    live.sort(key=lambda r: (r.siret, _TYPE_ORDER.get(r.requirement, 99)))
     today = today_in_paris(utcnow())
     by_buyer: dict[uuid.UUID, list[RequirementResult]] = defaultdict(list)
     requirements = []
-    for row, siret in live:
-        result = result_from_row(row.status, row.reasons, row.valid_until, policy)
+    for row in live:
+        result = _result(row.status, row.reasons, row.valid_until, policy)
         by_buyer[row.buyer_id].append(result)
-        requirements.append(requirement_public(row, result, siret if buyer_id is None else None))
+        requirements.append(
+            _requirement_document(
+                row.requirement,
+                result,
+                row,
+                today_in_paris(row.next_due_at) if row.next_due_at and row.active else None,
+                row.siret if buyer_id is None else None,
+            )
+        )
     overall = combine_statuses(_overall(rs, today, policy) for rs in by_buyer.values())
-    return SupplierCompliance(
-        supplier=supplier_ref(supplier),
-        status=overall.status,
-        status_label=status_label_fr(overall.status),
-        non_compliant_on=overall.non_compliant_on,
-        reasons=_reasons(overall.reasons),
-        requirements=requirements,
+    return {
+        "supplier": {"id": supplier.id, "siren": supplier.siren, "name": supplier.name},
+        "status": overall.status,
+        "status_label": STATUS_LABELS_FR[overall.status],
+        "non_compliant_on": overall.non_compliant_on,
+        "reasons": [_reason_document(r) for r in overall.reasons],
+        "requirements": requirements,
+    }
+
+
+# --- the hot paths' pieces: Core columns, JSON decoded by orjson, plain dicts -------------------
+
+_STATES = RequirementState.__table__  # type: ignore[attr-defined]
+_BUYERS = Buyer.__table__  # type: ignore[attr-defined]
+_SUPPLIERS = Supplier.__table__  # type: ignore[attr-defined]
+
+
+def _json_text(column: Any) -> Any:
+    """A JSON column read as its text, decoded by orjson (not by the driver's json, row by row)."""
+    return sa.cast(column, sa.Text).label(column.name)
+
+
+def render_json(document: Any) -> bytes:
+    """The JSON bytes of a response document: dates ISO, UTC instants with `Z`, as pydantic."""
+    return orjson.dumps(document, default=_as_text, option=orjson.OPT_UTC_Z)
+
+
+def _as_text(value: Any) -> str:
+    """What orjson does not know natively: the driver's own UUID class (asyncpg)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _stored_reason(data: dict[str, Any]) -> Reason:
+    """A stored reason back as the rules' `Reason` (what `reason_from_json` gives, directly)."""
+    since, requirement = data.get("since"), data.get("requirement")
+    return Reason(
+        data["code"],
+        data["message"],
+        date.fromisoformat(since) if since else None,
+        data.get("evidence"),
+        RequirementType(requirement) if requirement else None,
+        data.get("article"),
     )
+
+
+def _result(
+    status: str | None, reasons: str | None, valid_until: date | None, policy: CompliancePolicy
+) -> RequirementResult:
+    """`evaluation.result_from_row` from the reasons' JSON text."""
+    result = RequirementResult(
+        RequirementStatus(status or RequirementStatus.MISSING),
+        [_stored_reason(r) for r in (orjson.loads(reasons) if reasons else None) or ()],
+        valid_until,
+    )
+    return result._replace(non_compliant_on=becomes_non_compliant_on(result, policy=policy))
+
+
+def _reason_document(reason: Reason) -> dict[str, Any]:
+    """`ReasonPublic` as a dict, in its field order."""
+    return {
+        "code": reason.code,
+        "label": REASON_LABELS_FR.get(reason.code),  # type: ignore[call-overload]
+        "message": reason.message,
+        "since": reason.since,
+        "evidence": reason.evidence,
+        "requirement": reason.requirement,
+        "article": reason.article,
+    }
+
+
+def _requirement_document(
+    requirement: str,
+    result: RequirementResult,
+    row: Any,
+    next_check_on: date | None,
+    buyer_siret: str | None,
+) -> dict[str, Any]:
+    """`RequirementPublic` as a dict, in its field order."""
+    rtype = RequirementType(requirement)
+    return {
+        "type": rtype,
+        "label": requirement_label_fr(rtype, capitalize=True),
+        "status": result.status,
+        "status_label": STATUS_LABELS_FR[result.status],
+        "non_compliant_on": result.non_compliant_on,
+        "valid_until": result.valid_until,
+        "next_check_on": next_check_on,
+        "document_id": row.document_id,
+        "last_checked_at": row.last_checked_at,
+        "reasons": [_reason_document(r) for r in result.reasons],
+        "alert": row.alert,
+        "buyer_siret": buyer_siret,
+    }
 
 
 async def contract_compliance(
@@ -224,6 +353,32 @@ class GapFilters:
     due_within: int | None = None  # expiring or due within N days
 
 
+def _gap_conditions(buyer_id: uuid.UUID, filters: GapFilters, after: uuid.UUID | None) -> list[Any]:
+    """What makes a row a gap of this buyer under these filters: one definition for the pages
+    (`list_gaps`) and the CSV (`gap_batch`)."""
+    t = _STATES
+    statuses, requirement, due_within = filters.statuses, filters.requirement, filters.due_within
+    where: list[Any] = [t.c.buyer_id == buyer_id, t.c.active]
+    if statuses:
+        where.append(t.c.status.in_(statuses))
+    else:
+        where.append(or_(t.c.status.is_(None), t.c.status != RequirementStatus.VALID))
+    if requirement:
+        where.append(t.c.requirement == requirement)
+    if due_within is not None:
+        now = utcnow()
+        horizon = today_in_paris(now) + timedelta(days=due_within)
+        where.append(
+            or_(
+                t.c.valid_until <= horizon,
+                t.c.next_due_at <= now + timedelta(days=due_within),
+            )
+        )
+    if after is not None:
+        where.append(t.c.id > after)
+    return where
+
+
 async def list_gaps(
     session: AsyncSession,
     buyer_id: uuid.UUID,
@@ -233,36 +388,47 @@ async def list_gaps(
     limit: int,
 ) -> list[tuple[RequirementState, Supplier]]:
     """Active requirements that are not `valid` (or in `statuses`), oldest row first."""
-    statuses, requirement, due_within = filters.statuses, filters.requirement, filters.due_within
     query = (
         select(RequirementState, Supplier)
         .join(Supplier, col(Supplier.id) == RequirementState.supplier_id)
-        .where(RequirementState.buyer_id == buyer_id, col(RequirementState.active))
+        .where(*_gap_conditions(buyer_id, filters, after))
+        .order_by(col(RequirementState.id))
+        .limit(limit)
     )
-    if statuses:
-        query = query.where(col(RequirementState.status).in_(statuses))
-    else:
-        query = query.where(
-            or_(
-                col(RequirementState.status).is_(None),
-                col(RequirementState.status) != RequirementStatus.VALID,
-            )
-        )
-    if requirement:
-        query = query.where(RequirementState.requirement == requirement)
-    if due_within is not None:
-        now = utcnow()
-        horizon = today_in_paris(now) + timedelta(days=due_within)
-        query = query.where(
-            or_(
-                col(RequirementState.valid_until) <= horizon,
-                col(RequirementState.next_due_at) <= now + timedelta(days=due_within),
-            )
-        )
-    if after is not None:
-        query = query.where(col(RequirementState.id) > after)
-    query = query.order_by(col(RequirementState.id)).limit(limit)
     return [(r, s) for r, s in (await session.exec(query)).all()]
+
+
+async def gap_batch(
+    session: AsyncSession,
+    buyer_id: uuid.UUID,
+    filters: GapFilters,
+    *,
+    after: uuid.UUID | None,
+    limit: int,
+) -> Sequence[Any]:
+    """The gaps of `list_gaps` as Core rows, with only what the CSV prints (streamed exports)."""
+    t, suppliers = _STATES, _SUPPLIERS
+    query = (
+        sa.select(
+            t.c.id,
+            t.c.supplier_id,
+            t.c.requirement,
+            t.c.status,
+            _json_text(t.c.reasons),
+            t.c.valid_until,
+            t.c.active,
+            t.c.next_due_at,
+            suppliers.c.siren,
+            suppliers.c.country,
+            suppliers.c.foreign_id,
+            suppliers.c.name,
+        )
+        .join(suppliers, suppliers.c.id == t.c.supplier_id)
+        .where(*_gap_conditions(buyer_id, filters, after))
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    return (await (await session.connection()).execute(query)).all()
 
 
 def gap_public(
@@ -289,6 +455,14 @@ async def lookup(
     """Status of many suppliers at once (an ERP before a payment run). Items are SIRENs, SIRETs
     (their company answers) or country-prefixed foreign identifiers; an item that is none of
     them is answered in its own result (`invalid_identifier`), the others normally."""
+    documents = await lookup_documents(session, buyer_id, sirens, policy)
+    return [LookupResult.model_validate(d) for d in documents]
+
+
+async def lookup_documents(
+    session: AsyncSession, buyer_id: uuid.UUID, sirens: list[str], policy: CompliancePolicy
+) -> list[dict[str, Any]]:
+    """`lookup` as the plain documents the API sends: Core columns, one dict per item."""
     valid: dict[str, SupplierKey] = {}  # as sent -> parsed
     refused: dict[str, str] = {}
     for sent in sirens:
@@ -300,27 +474,35 @@ async def lookup(
     foreign = {
         (k.country, i) for k in valid.values() if k.is_foreign for i in (k.text, k.national_id)
     }
+    t, suppliers = _STATES, _SUPPLIERS
     base = (
-        select(RequirementState, Supplier.siren, Supplier.country, Supplier.foreign_id)
-        .join(Supplier, col(Supplier.id) == RequirementState.supplier_id)
-        .where(RequirementState.buyer_id == buyer_id)
+        sa.select(
+            t.c.requirement,
+            t.c.active,
+            t.c.status,
+            _json_text(t.c.reasons),
+            t.c.valid_until,
+            suppliers.c.siren,
+            suppliers.c.country,
+            suppliers.c.foreign_id,
+        )
+        .join(suppliers, suppliers.c.id == t.c.supplier_id)
+        .where(t.c.buyer_id == buyer_id)
+        .order_by(t.c.id)
     )
-    rows: dict[str, list[RequirementState]] = defaultdict(list)
+    rows: dict[str, list[Any]] = defaultdict(list)
     queries = []
     if french:
-        queries.append(base.where(col(Supplier.siren).in_(french)))
+        queries.append(base.where(suppliers.c.siren.in_(french)))
     if foreign:
-        queries.append(
-            base.where(tuple_(Supplier.country, Supplier.foreign_id).in_(sorted(foreign)))
-        )
+        pairs = tuple_(suppliers.c.country, suppliers.c.foreign_id)
+        queries.append(base.where(pairs.in_(sorted(foreign))))
+    conn = await session.connection()
     for query in queries:
-        for row, siren, country, foreign_id in (await session.exec(query)).all():
-            if siren:
-                rows[siren].append(row)
-            else:
-                rows[f"{country}:{foreign_id}"].append(row)
+        for row in (await conn.execute(query)).all():
+            rows[row.siren or f"{row.country}:{row.foreign_id}"].append(row)
 
-    def found_rows(key: SupplierKey) -> list[RequirementState]:
+    def found_rows(key: SupplierKey) -> list[Any]:
         if key.siren:
             return rows.get(key.siren, [])
         return rows.get(f"{key.country}:{key.text}") or rows.get(
@@ -328,51 +510,54 @@ async def lookup(
         )
 
     today = today_in_paris(utcnow())
-    out = []
+    out: list[dict[str, Any]] = []
     for sent in sirens:
         if sent in refused:
             out.append(
-                LookupResult(
-                    siren=sent,
-                    found=None,
-                    status=None,
-                    reasons=[],
-                    requirements=[],
-                    code="invalid_identifier",
-                    detail=refused[sent],
-                )
+                _lookup_document(sent, None, code="invalid_identifier", detail=refused[sent])
             )
             continue
         key = valid[sent]
-        siren = key.text
         found = found_rows(key)
         if not found:
-            out.append(
-                LookupResult(siren=siren, found=False, status=None, reasons=[], requirements=[])
-            )
+            out.append(_lookup_document(key.text, False))
             continue
         live = [r for r in found if r.active] or found
-        results = [result_from_row(r.status, r.reasons, r.valid_until, policy) for r in live]
+        results = [_result(r.status, r.reasons, r.valid_until, policy) for r in live]
         overall = _overall(results, today, policy)
-        out.append(
-            LookupResult(
-                siren=siren,
-                found=True,
-                status=overall.status,
-                status_label=status_label_fr(overall.status),
-                non_compliant_on=overall.non_compliant_on,
-                reasons=_reasons(overall.reasons),
-                requirements=[
-                    LookupRequirement(
-                        type=RequirementType(r.requirement),
-                        status=res.status,
-                        valid_until=res.valid_until,
-                    )
-                    for r, res in zip(live, results, strict=True)
-                ],
-            )
-        )
+        document = _lookup_document(key.text, True, overall)
+        document["requirements"] = [
+            {
+                "type": RequirementType(r.requirement),
+                "status": res.status,
+                "valid_until": res.valid_until,
+            }
+            for r, res in zip(live, results, strict=True)
+        ]
+        out.append(document)
     return out
+
+
+def _lookup_document(
+    siren: str,
+    found: bool | None,
+    overall: OverallResult | None = None,
+    *,
+    code: str | None = None,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    """`LookupResult` as a dict, in its field order."""
+    return {
+        "siren": siren,
+        "found": found,
+        "status": overall.status if overall else None,
+        "status_label": STATUS_LABELS_FR[overall.status] if overall else None,
+        "non_compliant_on": overall.non_compliant_on if overall else None,
+        "reasons": [_reason_document(r) for r in overall.reasons] if overall else [],
+        "requirements": [],
+        "code": code,
+        "detail": detail,
+    }
 
 
 # --- small queries of the CLI and the API -------------------------------------------------------

@@ -21,7 +21,14 @@ from app.compliance.schemas import (
     SupplierCompliance,
 )
 from app.contracts.service import get_contract
-from app.deps import BuyerCaller, ComplianceDep, KnownQueryOnly, SessionDep, require_roles
+from app.deps import (
+    BuyerCaller,
+    ComplianceDep,
+    KnownQueryOnly,
+    ReadSessionDep,
+    SessionDep,
+    require_roles,
+)
 from app.errors import ServiceUnavailable, ValidationFailed
 from app.identifiers import SupplierId
 from app.keys.models import ApiKey, Role
@@ -34,22 +41,28 @@ SupplierReader = Annotated[ApiKey, Depends(require_roles(Role.OFFICER, Role.ERP,
 
 @router.get("/v1/suppliers/{siren}/compliance", response_model=SupplierCompliance)
 async def get_supplier_compliance(
-    siren: SupplierId, caller: SupplierReader, session: SessionDep, compliance: ComplianceDep
-) -> SupplierCompliance:
+    siren: SupplierId, caller: SupplierReader, session: ReadSessionDep, compliance: ComplianceDep
+) -> Response:
     """The supplier's status under the caller's buyer, requirement by requirement, with reasons.
 
     A contractor key reads its own company, with each buyer's requirements (`buyer_siret`)."""
     supplier = await get_supplier_for_caller(
         session, siren, buyer_id=caller.buyer_id, supplier_id=caller.supplier_id
     )
-    return await queries.supplier_compliance(
+    document = await queries.supplier_compliance_document(
         session, supplier, buyer_id=caller.buyer_id, policy=compliance.policy
     )
+    return _json(document)
+
+
+def _json(document: object) -> Response:
+    """A hot read's answer: its document rendered once (the shape is `response_model`'s)."""
+    return Response(queries.render_json(document), media_type="application/json")
 
 
 @router.get("/v1/contracts/{contract_id}/compliance", response_model=ContractCompliance)
 async def get_contract_compliance(
-    contract_id: str, caller: BuyerCaller, session: SessionDep, compliance: ComplianceDep
+    contract_id: str, caller: BuyerCaller, session: ReadSessionDep, compliance: ComplianceDep
 ) -> ContractCompliance:
     """The contract's status: each holder against the contract's current due date."""
     assert caller.buyer_id is not None
@@ -70,7 +83,7 @@ async def list_gaps(
     request: Request,
     caller: BuyerCaller,
     _known: KnownQueryOnly,
-    session: SessionDep,
+    session: ReadSessionDep,
     compliance: ComplianceDep,
     status_: Annotated[
         list[RequirementStatus] | None, Query(alias="status", description="Requirement statuses")
@@ -183,8 +196,8 @@ async def list_requests(
 
 @router.post("/v1/compliance/lookup", response_model=LookupOut)
 async def lookup(
-    data: LookupIn, caller: BuyerCaller, session: SessionDep, compliance: ComplianceDep
-) -> LookupOut:
+    data: LookupIn, caller: BuyerCaller, session: ReadSessionDep, compliance: ComplianceDep
+) -> Response:
     """The status of up to 1,000 suppliers (by SIREN) in one call, e.g. before a payment run.
 
     A SIREN that is not valid is answered in its own result with `code: invalid_identifier`;
@@ -196,5 +209,5 @@ async def lookup(
             code="too_many_sirens",
         )
     sirens = list(dict.fromkeys(data.sirens))
-    results = await queries.lookup(session, caller.buyer_id, sirens, compliance.policy)
-    return LookupOut(results=results)
+    results = await queries.lookup_documents(session, caller.buyer_id, sirens, compliance.policy)
+    return _json({"results": results})

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlmodel import SQLModel
 
 from app.deps import AdminCaller, SessionDep
@@ -43,7 +43,9 @@ async def list_keys(caller: AdminCaller, session: SessionDep) -> list[ApiKeyPubl
 
 
 @router.delete("/{prefix}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_key(prefix: str, caller: AdminCaller, session: SessionDep) -> Response:
+async def revoke_key(
+    prefix: str, request: Request, caller: AdminCaller, session: SessionDep
+) -> Response:
     """Revoke a key at once; it answers 401 from now on."""
-    await service.revoke_key(session, prefix)
+    await service.revoke_key(session, prefix, redis=request.app.state.redis)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,20 +1,28 @@
 """API keys: 256-bit random, shown once, stored as SHA-256 only, revocable."""
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pydantic_core import PydanticCustomError
+from sqlalchemy import event
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.common import utcnow
+from app.db import unit_of_work
 from app.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from app.identifiers import parse_optional_siren, parse_optional_siret
 from app.keys.models import ApiKey, Role
+
+log = logging.getLogger(__name__)
 
 KEY_SCHEME = "vg"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # avoid a write on every request
@@ -71,13 +79,17 @@ async def create_key(
     return IssuedKey(key=key, record=record)
 
 
-async def authenticate(session: AsyncSession, key: str) -> ApiKey:
+def _refuse_malformed(key: str) -> str:
     parts = key.split("_")
     if len(parts) < 3 or parts[0] != KEY_SCHEME:
         raise Unauthorized(
             "Clé d'API inconnue ou mal formée.", code="invalid_api_key", headers=INVALID_TOKEN
         )
-    prefix = f"{parts[0]}_{parts[1]}"
+    return f"{parts[0]}_{parts[1]}"
+
+
+async def authenticate(session: AsyncSession, key: str) -> ApiKey:
+    prefix = _refuse_malformed(key)
     record = (await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))).first()
     if record is None or not hmac.compare_digest(record.key_hash, hash_key(key)):
         raise Unauthorized(
@@ -95,7 +107,97 @@ async def authenticate(session: AsyncSession, key: str) -> ApiKey:
     return record
 
 
-async def revoke_key(session: AsyncSession, prefix: str) -> ApiKey:
+# --- verified keys, cached per process ---------------------------------------------------------
+
+REVOCATIONS_KEY = "vigie:keys:revocations"
+CACHE_SECONDS = 30.0  # below LAST_USED_RESOLUTION: a cached key still refreshes last_used_at
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    record: ApiKey
+    marker: tuple[int, int]  # the revocation marker when it was verified
+    until: float  # time.monotonic()
+
+
+class KeyCache:
+    """Keys this process verified in the last seconds, by hash: a request with a known key reads
+    no key row. A revocation takes effect at once in every process: it increments a marker (in
+    Redis when there is one, and in this process's memory) that each request reads (one GET)
+    before trusting an entry; an entry verified under another marker is verified again. Without
+    Redis, another process (the CLI) revokes a cached key within CACHE_SECONDS."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Verified] = {}
+        self._local = 0
+        self._tasks: set[Any] = set()
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def marker(self, redis: Any | None) -> tuple[int, int] | None:
+        """The current revocation marker; None when Redis cannot say (then nothing is cached)."""
+        if redis is None:
+            return (0, self._local)
+        try:
+            value = await redis.get(REVOCATIONS_KEY)
+        except Exception as exc:  # Redis down: every request reads its key row, as before
+            log.warning("key cache off: revocation marker unreadable (%s)", type(exc).__name__)
+            return None
+        return (int(value or 0), self._local)
+
+    def get(self, digest: str, marker: tuple[int, int] | None) -> ApiKey | None:
+        entry = self._entries.get(digest)
+        if entry is None or marker is None or entry.marker != marker:
+            return None
+        if entry.until < time.monotonic():
+            del self._entries[digest]
+            return None
+        return entry.record
+
+    def put(self, digest: str, record: ApiKey, marker: tuple[int, int] | None) -> None:
+        if marker is None:
+            return
+        if len(self._entries) > 10_000:  # keys are few; a flood of distinct ones is not cached
+            self._entries.clear()
+        self._entries[digest] = _Verified(record, marker, time.monotonic() + CACHE_SECONDS)
+
+    def revoked(self) -> None:
+        """This process forgets every verified key (the revocation's own process, at once)."""
+        self._local += 1
+        self._entries.clear()
+
+
+KEY_CACHE = KeyCache()
+
+
+async def publish_revocation(redis: Any | None) -> None:
+    """Tell every process that a key was revoked (their caches verify keys again)."""
+    KEY_CACHE.revoked()
+    if redis is not None:
+        await redis.incr(REVOCATIONS_KEY)
+
+
+async def authenticate_cached(sessionmaker: Any, redis: Any | None, key: str) -> ApiKey:
+    """`authenticate` through the process's cache: a key verified in the last seconds, under the
+    current revocation marker, reads nothing; otherwise a short unit of work of its own reads the
+    key row (and records its use), so read-only routes need no transaction for their caller."""
+    _refuse_malformed(key)
+    digest = hash_key(key)
+    marker = await KEY_CACHE.marker(redis)
+    record = KEY_CACHE.get(digest, marker)
+    used = record.last_used_at if record is not None else None
+    if record is not None and used is not None and utcnow() - used <= LAST_USED_RESOLUTION:
+        return record
+    async with unit_of_work(sessionmaker) as session:
+        record = await authenticate(session, key)
+    KEY_CACHE.put(digest, record, marker)
+    return record
+
+
+async def revoke_key(session: AsyncSession, prefix: str, redis: Any | None = None) -> ApiKey:
+    """Revoke at once: every process's key cache forgets its verified keys before the commit
+    (so none re-reads the key as valid from then on) and again once it is committed."""
     record = (await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))).first()
     if record is None:
         raise NotFound(f"Aucune clé d'API de préfixe « {prefix} ».", code="api_key_not_found")
@@ -110,7 +212,23 @@ async def revoke_key(session: AsyncSession, prefix: str) -> ApiKey:
         record.revoked_at = utcnow()
         session.add(record)
         await session.flush()
+        await publish_revocation(redis)
+        _publish_after_commit(session, redis)
     return record
+
+
+def _publish_after_commit(session: AsyncSession, redis: Any | None) -> None:
+    """A process that read the key between the first marker and the commit cached it as valid:
+    the marker moves again once the revocation is committed."""
+
+    def after_commit(_: Any) -> None:
+        KEY_CACHE.revoked()
+        if redis is not None:
+            task = asyncio.get_running_loop().create_task(redis.incr(REVOCATIONS_KEY))
+            KEY_CACHE._tasks.add(task)
+            task.add_done_callback(KEY_CACHE._tasks.discard)
+
+    event.listen(session.sync_session, "after_commit", after_commit, once=True)
 
 
 async def _active_admins(session: AsyncSession) -> int:
