@@ -24,6 +24,7 @@ from app.config import Settings
 from app.db import SessionMaker, is_sqlite, make_engine, make_sessionmaker
 from app.documents.archive import Archive
 from app.imports.tasks import FUNCTIONS as IMPORT_FUNCTIONS
+from app.imports.tasks import RESUME_SECONDS, resume_imports_job
 from app.integrations.api_entreprise import ApiEntrepriseClient, build_client, build_limiter
 from app.jobs import ArqJobQueue, InProcessRunner, JobQueue, Periodic
 
@@ -105,6 +106,7 @@ def in_process_runner(settings: Settings, *, periodic: bool) -> InProcessRunner:
     clocks = (
         Periodic(plan_all_job.__name__, hourly=True),
         Periodic(tick_job.__name__, seconds=jobs.tick_seconds),
+        Periodic(resume_imports_job.__name__, seconds=RESUME_SECONDS),
     )
     return InProcessRunner(
         {**FUNCTIONS, **IMPORT_FUNCTIONS},

@@ -18,6 +18,7 @@ from arq.typing import WorkerCoroutine
 from app.compliance.tasks import JOBS, plan_all_job, tick_job
 from app.config import get_settings
 from app.imports.tasks import JOBS as IMPORT_JOBS
+from app.imports.tasks import RESUME_SECONDS, resume_imports_job
 from app.imports.tasks import TIMEOUT_SECONDS as IMPORT_TIMEOUT
 from app.jobs import ArqJobQueue, arq_job, deserialize_job, serialize_job
 from app.runtime import UnsafeConfiguration, build_runtime, refuse_unsafe_production
@@ -71,6 +72,16 @@ class WorkerSettings:
             second=0,
             run_at_startup=True,
         ),
+    ]
+    # Imports whose job was lost (Redis flushed, a restart) are sent again (the file is stored).
+    cron_jobs += [
+        cron(
+            cast(WorkerCoroutine, arq_job(resume_imports_job)),
+            name="cron:imports",
+            minute=set(range(0, 60, RESUME_SECONDS // 60)),
+            second=30,
+            run_at_startup=True,
+        )
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -55,6 +55,7 @@ ANALYZE_AFTER = 1000  # contracts written before the planner's statistics are re
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 IMPORT_JOB = "run_import"
 LEASE = timedelta(hours=1)  # a running import older than this was lost with its worker
+RESUME_AFTER = timedelta(minutes=2)  # a queued import older than this may have lost its job
 
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 Progress = Callable[[int], None]
@@ -552,6 +553,37 @@ async def run_import(ctx: ComplianceContext, import_id: uuid.UUID) -> dict[str, 
         session.add(run)
         await import_completed(session, run)
     return {k: v for k, v in (summary or {}).items() if k != "lines"}
+
+
+async def resume_imports(ctx: ComplianceContext) -> int:
+    """Send again the job of every import still queued (or running past its lease) whose job the
+    queue no longer holds (Redis flushed, an embedded process restarted): the file is in the
+    database, so an accepted import is never lost. Returns the jobs sent."""
+    now = utcnow()
+    stale = (
+        (col(ImportRun.state) == ImportState.QUEUED.value)
+        & (col(ImportRun.created_at) < now - RESUME_AFTER)
+    ) | (
+        (col(ImportRun.state) == ImportState.RUNNING.value)
+        & (col(ImportRun.started_at) < now - LEASE)
+    )
+    async with ctx.transaction() as session:
+        ids = list((await session.exec(select(ImportRun.id).where(stale))).all())
+    if not ids:
+        return 0
+    try:
+        held = await ctx.jobs.in_flight({f"import:{i}" for i in ids})
+    except Exception as exc:  # the queue cannot tell: try again at the next pass
+        log.warning("imports: the queue cannot tell its jobs (%s)", type(exc).__name__)
+        return 0
+    sent = 0
+    for import_id in ids:
+        job_id = f"import:{import_id}"
+        if job_id not in held:
+            sent += await ctx.jobs.enqueue(IMPORT_JOB, str(import_id), job_id=job_id)
+    if sent:
+        log.warning("imports: %d import(s) had lost their job: sent again", sent)
+    return sent
 
 
 async def import_completed(session: AsyncSession, run: ImportRun) -> None:

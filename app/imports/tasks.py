@@ -18,5 +18,12 @@ async def run_import(ctx: dict[str, Any], import_id: str) -> dict[str, Any] | No
     return await service.run_import(compliance, uuid.UUID(import_id))
 
 
-JOBS = (run_import,)
-FUNCTIONS = {f.__name__: f for f in JOBS}
+async def resume_imports_job(ctx: dict[str, Any]) -> int:
+    """Every few minutes (and at start): imports whose job was lost are sent again."""
+    compliance: ComplianceContext = ctx["compliance"]
+    return await service.resume_imports(compliance)
+
+
+RESUME_SECONDS = 300
+JOBS = (run_import,)  # queued jobs (arq: with TIMEOUT_SECONDS)
+FUNCTIONS = {f.__name__: f for f in (*JOBS, resume_imports_job)}

@@ -142,6 +142,33 @@ def test_the_job_is_registered_for_arq_and_the_in_process_runner(settings):
     from app.runtime import in_process_runner
     from workers.main import WorkerSettings
 
-    assert "run_import" in in_process_runner(settings, periodic=False).functions
+    runner = in_process_runner(settings, periodic=True)
+    assert {"run_import", "resume_imports_job"} <= set(runner.functions)
+    assert "resume_imports_job" in {p.function for p in runner.periodic}
     names = [getattr(f, "name", getattr(f, "__name__", "")) for f in WorkerSettings.functions]
     assert "run_import" in names
+    assert "cron:imports" in {c.name for c in WorkerSettings.cron_jobs}
+
+
+async def test_an_import_whose_job_was_lost_is_sent_again(app, client, make_buyer, make_key):
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from tests.imports.test_service import RecordingQueue
+
+    headers = await make_key(Role.OFFICER, buyer=await make_buyer())
+    response = await _post(client, headers, b'{"marches": []}')
+    import_id = response.json()["id"]
+    queue = RecordingQueue()
+    compliance = replace(app.state.compliance, jobs=queue)
+    assert await service.resume_imports(compliance) == 0  # too young to be judged lost
+    async with app.state.sessionmaker() as session:
+        run = await session.get(ImportRun, uuid.UUID(import_id))
+        assert run is not None
+        run.created_at -= timedelta(minutes=5)
+        session.add(run)
+        await session.commit()
+    assert await service.resume_imports(compliance) == 1
+    assert queue.sent == [("run_import", (import_id,))]
+    await _run_job(app, import_id)
+    assert await service.resume_imports(compliance) == 0  # completed: nothing to resume
