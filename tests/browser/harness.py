@@ -37,6 +37,7 @@ from app.runtime import build_runtime
 from app.suppliers.service import list_suppliers
 from app.users.models import User, UserRole
 from app.users.service import invite_user, issue_link
+from tests.web import oidc_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = Path(__file__).parent / "vendor"
@@ -92,6 +93,7 @@ class Instance:
     contract_ids: list[str] = field(default_factory=list)
     other_contract_id: str = ""
     base_url: str = ""
+    idp_url: str = ""  # the tests' OpenID Connect provider, when ProConnect is on
 
     def env(self) -> dict[str, str]:
         """The server's environment: the same settings as `settings()`."""
@@ -179,9 +181,44 @@ async def prepare(directory: Path, database_url: str, *, today: date | None = No
     return instance
 
 
+async def _start(
+    command: list[str], env: dict[str, str], log_path: Path, ready: str
+) -> asyncio.subprocess.Process:
+    """Start a process (output to `log_path`) and wait until GET `ready` answers below 500."""
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            if process.returncode is not None:
+                output = await asyncio.to_thread(log_path.read_text, errors="replace")
+                raise RuntimeError(f"{command} exited ({process.returncode}):\n{output[-4000:]}")
+            try:
+                if (await client.get(ready, timeout=2)).status_code < 500:
+                    return process
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    await _stop(process)
+    raise RuntimeError(f"{command} did not answer within 30 s")
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
 @asynccontextmanager
-async def serve(instance: Instance) -> AsyncIterator[str]:
-    """`vigie serve` in a process of its own on a free port; yields its base URL."""
+async def serve(instance: Instance, *, proconnect: bool = True) -> AsyncIterator[str]:
+    """`vigie serve` in a process of its own on a free port; yields its base URL. `proconnect`:
+    with ProConnect configured against the tests' OpenID Connect provider (tests/browser/idp.py,
+    another process), as a deployment for public agents has it."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -191,41 +228,35 @@ async def serve(instance: Instance) -> AsyncIterator[str]:
         "PORT": str(port),
         "WEB__PUBLIC_URL": base_url,
     }
-    log_path = instance.directory / "server.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            *[sys.executable, "-c", "from app.cli import app; app()", "serve"],  # `vigie serve`
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    processes = []
     try:
-        async with httpx.AsyncClient(base_url=base_url) as client:
-            for _ in range(300):
-                if process.returncode is not None:
-                    output = log_path.read_text(errors="replace")
-                    raise RuntimeError(
-                        f"the server exited ({process.returncode}):\n{output[-4000:]}"
-                    )
-                try:
-                    if (await client.get("/healthz", timeout=2)).status_code < 500:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the server did not answer within 30 s")
+        if proconnect:
+            idp_port = free_port()
+            instance.idp_url = f"http://127.0.0.1:{idp_port}"
+            issuer = f"{instance.idp_url}/api/v2"
+            command = [sys.executable, "-m", "tests.browser.idp", str(idp_port), base_url]
+            discovery = f"{issuer}/.well-known/openid-configuration"
+            log = instance.directory / "idp.log"
+            processes.append(await _start(command, dict(os.environ), log, discovery))
+            env.update(
+                PROCONNECT__ISSUER=issuer,
+                PROCONNECT__CLIENT_ID=oidc_provider.CLIENT_ID,
+                PROCONNECT__CLIENT_SECRET=oidc_provider.CLIENT_SECRET,
+            )
+        serve_command = [sys.executable, "-c", "from app.cli import app; app()", "serve"]
+        log = instance.directory / "server.log"
+        processes.append(await _start(serve_command, env, log, f"{base_url}/healthz"))
         instance.base_url = base_url
         yield base_url
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        for process in reversed(processes):
+            await _stop(process)
+
+
+async def next_agent(instance: Instance, **claims: str) -> None:
+    """Who the tests' provider signs in next (ProConnect's claims: sub, email, siret…)."""
+    async with httpx.AsyncClient(base_url=instance.idp_url) as client:
+        (await client.post("/test/user", json=claims)).raise_for_status()
 
 
 async def sign_in_link(instance: Instance, email: str) -> str:

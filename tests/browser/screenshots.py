@@ -27,7 +27,7 @@ SHOTS = {
 async def shoot(directory: Path, database_url: str, out: Path) -> list[Path]:
     instance = await harness.prepare(directory, database_url)
     saved = []
-    async with harness.serve(instance), async_playwright() as playwright:
+    async with harness.serve(instance, proconnect=False), async_playwright() as playwright:
         browser = await harness.launch(playwright)
         try:
             context = await browser.new_context(
