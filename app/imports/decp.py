@@ -4,7 +4,9 @@ Both structures, told apart by the content: 2019 (arrêté du 22 mars 2019, sche
 `{"marches": [record, …]}` mixing contracts and concessions; 2024 (arrêtés du 22 décembre 2022,
 schema v2.0.x) `{"marches": {"marche": [...], "contrat-concession": [...]}}` with wrapped items
 (`{"titulaire": {...}}`, `{"modification": {...}}`). Records are built one at a time with ijson:
-memory stays flat whatever the file's size.
+memory stays flat whatever the file's size. The XML of both versions
+(`<marches><marche>…</marche><contrat-concession>…</contrat-concession></marches>`, or a single
+`<marche>`) is read the same way, element by element, into the JSON's shape.
 
 What becomes of each field: the buyer is `acheteur.id` (`autoriteConcedante.id` for a
 concession); the amount and duration in force are the last modification's that sets them
@@ -15,6 +17,7 @@ concession); the amount and duration in force are the last modification's that s
 
 from collections.abc import Iterator
 from typing import IO, Any
+from xml.etree.ElementTree import Element, ParseError, iterparse
 
 import ijson
 
@@ -41,6 +44,13 @@ class NotDecp(ValueError):
 
 
 def read_decp(stream: IO[bytes]) -> Iterator[Record]:
+    """The records of a DECP file, JSON or XML (told by its first character)."""
+    head = stream.read(64).removeprefix(b"\xef\xbb\xbf").lstrip()
+    stream.seek(0)
+    return read_decp_xml(stream) if head.startswith(b"<") else read_decp_json(stream)
+
+
+def read_decp_json(stream: IO[bytes]) -> Iterator[Record]:
     """Yield the file's records in order. Raises `NotDecp` for a file without a `marches` root
     or that is not JSON (at the point where it stops being JSON)."""
     builder: Any = None
@@ -67,6 +77,51 @@ def read_decp(stream: IO[bytes]) -> Iterator[Record]:
         raise NotDecp(f"JSON illisible : {exc}") from None
     if not seen_root:
         raise NotDecp("Ce JSON n'a pas de racine « marches » : ce ne sont pas des DECP.")
+
+
+# XML containers whose children are list items, wrapped like the 2024 JSON (`{"titulaire": …}`).
+_XML_LISTS = {"titulaires", "modifications", "concessionnaires"}
+_XML_RECORDS = {"marche", "contrat-concession"}
+
+
+def _tag(element: Element) -> str:
+    return element.tag.rsplit("}", 1)[-1]  # without a namespace
+
+
+def _from_xml(element: Element) -> Any:
+    children = list(element)
+    if not children:
+        return (element.text or "").strip() or None
+    if _tag(element) in _XML_LISTS:
+        return [{_tag(child): _from_xml(child)} for child in children]
+    return {_tag(child): _from_xml(child) for child in children}
+
+
+def read_decp_xml(stream: IO[bytes]) -> Iterator[Record]:
+    """`<marches>` of `<marche>` and `<contrat-concession>` (or just one of them), streamed: each
+    record is converted and dropped from the tree once read."""
+    depth, root, seen_root = 0, None, False
+    try:
+        for event, element in iterparse(stream, events=("start", "end")):
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    root, seen_root = element, _tag(element) in {"marches", *_XML_RECORDS}
+                    if not seen_root:
+                        raise NotDecp(
+                            "Ce XML n'a pas de racine « marches » : ce ne sont pas des DECP."
+                        )
+                continue
+            depth -= 1
+            tag = _tag(element)
+            if tag in _XML_RECORDS and depth <= 1:
+                yield to_record(_from_xml(element), "xml", tag == "contrat-concession")
+                if root is not None and depth == 1:
+                    root.remove(element)
+    except ParseError as exc:
+        raise NotDecp(f"XML illisible : {exc}") from None
+    if not seen_root:
+        raise NotDecp("Fichier XML vide.")
 
 
 def _unwrap(item: Any, key: str) -> Any:
@@ -125,8 +180,8 @@ def to_record(raw: Any, version: str, concession: bool | None) -> Record:
         for m in (_unwrap(m, "modification") for m in raw.get("modifications") or [])
         if isinstance(m, dict)
     ]
-    if version == "2024" and all(isinstance(m.get("id"), int) for m in modifications):
-        modifications.sort(key=lambda m: m["id"])
+    if version != "2019" and all(str(m.get("id", "")).isdigit() for m in modifications):
+        modifications.sort(key=lambda m: int(m["id"]))  # 2024: in the order of their ids
     for modification in modifications:  # new values, not deltas: the last one set wins
         amount = modification.get("valeurGlobale" if concession else "montant")
         if amount not in (None, ""):

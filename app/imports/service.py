@@ -116,9 +116,9 @@ class Report:
 
 
 def detect_format(head: bytes) -> ImportFormat | None:
-    """DECP JSON or CSV from the first bytes; None for anything else (XML included)."""
+    """DECP (JSON or XML) or CSV from the first bytes; None for anything else."""
     start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if start[:1] in (b"{", b"["):
+    if start[:1] in (b"{", b"[", b"<"):
         return ImportFormat.DECP
     first_line = start.split(b"\n", 1)[0].lower()
     if b";" in first_line and b"reference" in first_line:
@@ -132,7 +132,7 @@ def read_records(stream: IO[bytes], fmt: ImportFormat | None = None) -> Iterator
     stream.seek(0)
     if fmt is None:
         raise UnreadableFile(
-            "Format non reconnu : attendu des DECP en JSON (formats 2019 ou 2024) ou un CSV "
+            "Format non reconnu : attendu des DECP en JSON ou XML (formats 2019 ou 2024) ou un CSV "
             "séparé par « ; » avec une ligne d'en-tête (voir docs/import-example.csv)."
         )
     return read_decp(stream) if fmt == ImportFormat.DECP else read_csv(stream)
@@ -458,7 +458,7 @@ async def create_import(
     fmt = fmt or detect_format(content[:4096])
     if fmt is None:
         raise UnreadableFile(
-            "Format non reconnu : attendu des DECP en JSON (formats 2019 ou 2024) ou un CSV "
+            "Format non reconnu : attendu des DECP en JSON ou XML (formats 2019 ou 2024) ou un CSV "
             "séparé par « ; » avec une ligne d'en-tête (voir docs/import-example.csv)."
         )
     run = ImportRun(

@@ -108,7 +108,7 @@ async def test_csv_code_tiers_is_searchable_in_the_contracts_list(
 
 async def test_bad_uploads_are_clear_problems(app, client, make_buyer, make_key, monkeypatch):
     headers = await make_key(Role.OFFICER, buyer=await make_buyer())
-    response = await _post(client, headers, b"<marches></marches>", name="decp.xml")
+    response = await _post(client, headers, b"PK\x03\x04 a zip archive", name="decp.zip")
     assert_problem(response, 422, "unreadable_file")
     monkeypatch.setattr(service, "MAX_IMPORT_BYTES", 10)
     assert_problem(await _post(client, headers, b'{"marches": []}'), 413, "file_too_large")

@@ -74,7 +74,7 @@ def test_the_readme_example_imports_with_its_buyer(cli_env):
 def test_unreadable_files_exit_1(cli_env, tmp_path: Path):
     assert vigie_import(tmp_path / "missing.json", "--json")[0] == 1
     xml = tmp_path / "decp.xml"
-    xml.write_text("<marches/>")
+    xml.write_text("<html><body/></html>")
     assert vigie_import(xml)[0] == 1
     broken = tmp_path / "broken.json"
     broken.write_text('{"marches": [{"id": ')

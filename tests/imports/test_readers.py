@@ -9,7 +9,7 @@ from app.imports.decp import NotDecp, read_decp
 from app.imports.models import ImportFormat
 from app.imports.service import UnreadableFile, detect_format, read_records
 from tests.factories import random_siren, random_siret
-from tests.imports.conftest import SAMPLE_2019, SAMPLE_2024, as_stream, marche_2019
+from tests.imports.conftest import DECP, SAMPLE_2019, SAMPLE_2024, as_stream, marche_2019
 
 BUYER = "21590163800019"
 
@@ -30,7 +30,7 @@ def test_both_samples_are_read_record_by_record(sample_counts):
 def test_format_is_told_from_the_content():
     assert detect_format(b'\xef\xbb\xbf  {"marches": []}') == ImportFormat.DECP
     assert detect_format(b"reference;holder_siret\r\n") == ImportFormat.CSV
-    assert detect_format(b"<?xml version='1.0'?><marches/>") is None
+    assert detect_format(b"<?xml version='1.0'?><marches/>") == ImportFormat.DECP
     assert detect_format(b"PK\x03\x04 a zip") is None
     with pytest.raises(UnreadableFile):
         read_records(io.BytesIO(b"hello"))
@@ -205,3 +205,28 @@ def test_csv_lines_of_one_contract_are_one_record():
 def test_csv_without_the_expected_header_is_not_recognised():
     with pytest.raises(NotCsv):
         list(read_csv(io.BytesIO(b"name;siret\r\nA;1\r\n")))
+
+
+def test_decp_xml_of_both_versions_is_read_like_the_json():
+    with (DECP / "example-2019-modifications.xml").open("rb") as f:
+        (record,) = read_decp(f)
+    assert (record.buyer_siret, record.reference) == ("21350238800019", "2010345211203")
+    assert record.buyer_name == "Ville de Rennes" and record.notified_on == "2007-08-13"
+    assert record.duration_months == "30"  # the last modification's dureeMois
+    # The last modification's holders replace the first ones (Jullié's SIRET fails Luhn).
+    assert record.holders == [{"siret": "81223113200026", "name": "Garami SARL"}]
+    assert [n.code for n in record.notes] == ["invalid_identifier"]
+    with (DECP / "example-2024-concession.xml").open("rb") as f:
+        records = list(read_decp(f))
+    assert [(r.amount, r.duration_months, r.notified_on) for r in records] == [
+        ("25.0", "14", "2024-04-02")
+    ] * 2
+    assert records[0].holders == [{"siret": "38103128500491", "name": None}]
+
+
+@pytest.mark.parametrize(
+    "content", [b"<html><body/></html>", b"<marches><marche><id>1</marche>", b"<"]
+)
+def test_xml_that_is_not_decp_stops_with_an_error(content: bytes):
+    with pytest.raises(NotDecp):
+        list(read_decp(io.BytesIO(content)))
