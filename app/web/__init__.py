@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.web import auth, errors, general, officers, proconnect
+from app.web.officers import reviews
 from app.web.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -19,6 +20,7 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(general.router)
     app.include_router(officers.router)
+    app.include_router(reviews.router)  # /revue, a supplier's uploads, Inviter le titulaire
     proconnect.install(app)  # with PROCONNECT__* set: the button, the return, the logout
     app.state.page_errors = errors.render_error
     app.add_middleware(SecurityHeaders)

@@ -12,7 +12,7 @@ from fastapi import Depends, Request, Response
 from app.buyers.models import Buyer
 from app.deps import SessionDep
 from app.documents.service import PageReader
-from app.errors import AppError, Forbidden
+from app.errors import AppError, Forbidden, NotFound
 from app.keys.models import Role
 from app.users.models import User, UserRole, WebSession
 from app.users.service import open_session, resolve_session
@@ -80,6 +80,9 @@ MaybeViewer = Annotated[Viewer | None, Depends(current_viewer)]
 async def require_officer(viewer: MaybeViewer) -> Viewer:
     if viewer is None:
         raise SignInRequired("Connectez-vous pour voir cette page.")
+    if viewer.user.role == UserRole.CONTRACTOR:
+        # A contractor learns nothing of the officers' pages, not even that they exist.
+        raise NotFound("Cette page n'existe pas.", code="not_found")
     if not viewer.is_officer:
         raise Forbidden("Cette page est réservée aux agents d'un acheteur.", code="forbidden_role")
     return viewer
