@@ -12,14 +12,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
+import orjson
+import sqlalchemy as sa
 from sqlalchemy import and_, func, or_, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.common import utcnow
+from app.common import utcnow, uuid7
 from app.compliance.evaluation import (
     evaluate,
     evidence_from_json,
@@ -34,6 +37,7 @@ from app.compliance.models import RequirementState, RunState, StatusEvent
 from app.compliance.rules import (
     CompliancePolicy,
     HolderKind,
+    RequirementResult,
     RequirementStatus,
     RequirementType,
     contract_ended,
@@ -152,67 +156,161 @@ async def sync_pairs(
     """Create missing rows, follow amendments and ends of execution, recompute every status.
 
     `pairs=None`: every pair with a live contract or an active row. Returns rows changed.
+    The live contracts are read once; rows are created only where missing (computed in Python
+    from the rows read, inserted in bulk); statuses are computed once per distinct input (most
+    rows share theirs: never checked, same contracts) — see `_Pass`.
     """
     now = now or utcnow()
     today = today_in_paris(now)
-    changed = 0
+    work = _Pass(policy, today)
+    contracts: dict[Pair, list[tuple[Contract, Supplier, bool]]] | None = None
     if pairs is None:
         contracts = await live_contracts(session, None, today)
-        rows = await _rows_for(session, None)
-        chunks = _chunks(sorted(set(contracts) | set(rows)))
-        for chunk in chunks:  # reload by chunk: inactive rows of live pairs are needed too
-            changed += await sync_pairs(session, chunk, policy=policy, now=now, why=why)
-        return changed
-    for chunk in _chunks(list(set(pairs))):
-        contracts = await live_contracts(session, chunk, today)
-        await _insert_missing_rows(session, chunk, contracts, policy)
+        todo = sorted(set(contracts) | await _active_pairs(session))
+    else:
+        todo = sorted(set(pairs))
+    changed = 0
+    for chunk in _chunks(todo, _SYNC_CHUNK):
+        if contracts is None:
+            live = await live_contracts(session, chunk, today)
+        else:
+            live = {pair: contracts[pair] for pair in chunk if pair in contracts}
+        needed = {pair: work.requirements(live.get(pair, [])) for pair in chunk}
         rows = await _rows_for(session, chunk)
+        missing = [
+            (pair, rtype)
+            for pair in chunk
+            for rtype in needed[pair]
+            if not any(r.requirement == rtype for r in rows.get(pair, ()))
+        ]
+        if missing:
+            await _insert_missing_rows(session, missing, now)
+            again = sorted({pair for pair, _ in missing})
+            for pair, found in (await _rows_for(session, again)).items():
+                rows[pair] = found
         for pair in chunk:
             changed += await _sync_pair(
-                session, pair, contracts.get(pair, []), rows.get(pair, []), policy, now, why
+                session, pair, needed[pair], rows.get(pair, []), work, now, why
             )
     await session.flush()
     return changed
 
 
+_SYNC_CHUNK = 1000  # pairs per query (2 parameters each)
+
+
+class _Pass:
+    """One planning pass's memory: the rules are pure, and most rows share their inputs (the same
+    contracts, no evidence yet), so each distinct input is judged once per pass."""
+
+    def __init__(self, policy: CompliancePolicy, today: date) -> None:
+        self.policy, self.today = policy, today
+        self._needed: dict[tuple[object, ...], dict[RequirementType, list[Contract]]] = {}
+        self._dues: dict[tuple[object, ...], tuple[date, date | None]] = {}
+        self._results: dict[tuple[object, ...], tuple[RequirementResult, list[dict[str, Any]]]] = {}
+
+    def requirements(
+        self, holdings: list[tuple[Contract, Supplier, bool]]
+    ) -> dict[RequirementType, list[Contract]]:
+        key = tuple(
+            (id(c), s.siren is None, s.country, bool(agricultural))
+            for c, s, agricultural in holdings
+        )
+        found = self._needed.get(key)
+        if found is None:
+            found = self._needed[key] = requirements_of(holdings, self.policy)
+        return found
+
+    def dues(self, live: list[Contract]) -> tuple[date, date | None]:
+        """The due date the status is judged at, and the following one (`expiring`)."""
+        key = tuple(id(c) for c in live)
+        found = self._dues.get(key)
+        if found is None:
+            due_on = status_due_on(live, self.today)
+            found = self._dues[key] = (due_on, status_next_due_on(live, due_on))
+        return found
+
+    def evaluate(
+        self, rtype: RequirementType, row: RequirementState, live: list[Contract]
+    ) -> tuple[RequirementResult, list[dict[str, Any]]]:
+        due_on, next_due_on = self.dues(live)
+        evidence = row.evidence
+        check_failed = row.alert is not None
+        key = (
+            rtype,
+            orjson.dumps(evidence, option=orjson.OPT_SORT_KEYS) if evidence else None,
+            due_on,
+            next_due_on,
+            check_failed,
+            row.requested_on,
+        )
+        found = self._results.get(key)
+        if found is None:
+            result = evaluate(
+                rtype,
+                evidence_from_json(evidence),
+                due_on=due_on,
+                today=self.today,
+                policy=self.policy,
+                next_due_on=next_due_on,
+                # Vigie's own failure (config error, bug) on the last attempt: never the
+                # supplier's fault (the alert is cleared by the next successful check).
+                check_failed=check_failed,
+                requested_on=row.requested_on,
+            )
+            found = self._results[key] = (result, [reason_to_json(r) for r in result.reasons])
+        return found
+
+
+async def _active_pairs(session: AsyncSession) -> set[Pair]:
+    t = RequirementState.__table__  # type: ignore[attr-defined]
+    query = sa.select(t.c.buyer_id, t.c.supplier_id).where(t.c.active).distinct()
+    return {(b, s) for b, s in (await (await session.connection()).execute(query)).all()}
+
+
 async def _insert_missing_rows(
-    session: AsyncSession,
-    pairs: list[Pair],
-    contracts: dict[Pair, list[tuple[Contract, Supplier, bool]]],
-    policy: CompliancePolicy,
+    session: AsyncSession, missing: list[tuple[Pair, RequirementType]], now: datetime
 ) -> None:
-    """Create the rows a pair needs, racing safely with another process planning the same pair
-    (the tick and a contract's own planning job): INSERT … ON CONFLICT DO NOTHING, then reload."""
+    """Create the rows a pair lacks, racing safely with another process planning the same pair
+    (the tick and a contract's own planning job): INSERT … ON CONFLICT DO NOTHING, in bulk, from
+    plain values (a model per row cost more than the rest of the pass); the caller reloads."""
     table = RequirementState.__table__  # type: ignore[attr-defined]
-    values = []
-    for buyer_id, supplier_id in pairs:
-        for rtype in requirements_of(contracts.get((buyer_id, supplier_id), []), policy):
-            row = RequirementState(buyer_id=buyer_id, supplier_id=supplier_id, requirement=rtype)
-            values.append({c.name: getattr(row, c.name) for c in table.columns})
-    if not values:
-        return
+    values: list[dict[str, Any]] = [
+        {
+            "id": uuid7(),
+            "buyer_id": buyer_id,
+            "supplier_id": supplier_id,
+            "requirement": rtype,
+            "active": True,
+            "reasons": [],
+            "evidence": None,  # as the model's default: JSON null
+            "run_state": RunState.IDLE,
+            "attempts": 0,
+            "updated_at": now,
+        }
+        for (buyer_id, supplier_id), rtype in missing
+    ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(table).on_conflict_do_nothing(
         index_elements=["buyer_id", "supplier_id", "requirement"]
     )
-    await session.exec(statement, params=values)
+    for first in range(0, len(values), 2000):
+        await session.exec(statement, params=values[first : first + 2000])
 
 
 async def _sync_pair(
     session: AsyncSession,
     pair: Pair,
-    contracts: list[tuple[Contract, Supplier, bool]],
+    needed: dict[RequirementType, list[Contract]],
     rows: list[RequirementState],
-    policy: CompliancePolicy,
+    work: _Pass,
     now: datetime,
     why: str | None,
 ) -> int:
     today = today_in_paris(now)
-    needed = requirements_of(contracts, policy)
     by_type = {RequirementType(row.requirement): row for row in rows}
     changed = 0
-    was = events.overall_of(rows, policy, events.evaluated_on(rows, today))
     for rtype in needed:
         if rtype not in by_type:
             row = RequirementState(buyer_id=pair[0], supplier_id=pair[1], requirement=rtype)
@@ -229,33 +327,21 @@ async def _sync_pair(
             row.active = True
             if row.run_state == RunState.IDLE:
                 _schedule(row, live, today, now)
-            due_on = status_due_on(live, today)
-            result = evaluate(
-                rtype,
-                evidence_from_json(row.evidence),
-                due_on=due_on,
-                today=today,
-                policy=policy,
-                next_due_on=status_next_due_on(live, due_on),
-                # Vigie's own failure (config error, bug) on the last attempt: never the
-                # supplier's fault (the alert is cleared by the next successful check).
-                check_failed=row.alert is not None,
-                requested_on=row.requested_on,
-            )
-            reasons = [reason_to_json(r) for r in result.reasons]
+            result, reasons = work.evaluate(rtype, row, live)
             # A new row's first status ("not checked yet") is not a change worth an event.
             if row.status != result.status and (row.status or result.checked):
                 await record_event(session, row, result.status, reasons, why, now)
-            row.status, row.reasons, row.valid_until = result.status, reasons, result.valid_until
+            if row.reasons != reasons:
+                row.reasons = list(reasons)
+            row.status, row.valid_until = result.status, result.valid_until
             if result.status is RequirementStatus.VALID:
                 row.requested_on = None  # in order again: the next gap needs a new request
-            row.evaluated_on = today
+            if row.evaluated_on != today:
+                row.evaluated_on = today
         if before != (row.active, row.status, row.next_due_at, row.due_on, row.reasons):
             row.updated_at = now
             session.add(row)
             changed += 1
-    after = events.overall_of(list(by_type.values()), policy, today)
-    await events.supplier_status_changed(session, *pair, was, after, now)
     return changed
 
 
@@ -477,9 +563,12 @@ def release(rows: list[RequirementState], lost: set[Pair], now: datetime) -> int
     return released
 
 
-async def unplanned_pairs(session: AsyncSession, today: date, *, limit: int) -> list[Pair]:
-    """Holders of contracts in execution that have no requirement row at all: their contract's
-    planning job was lost (a flushed Redis, a crash between the commit and the send)."""
+async def unplanned_pairs(
+    session: AsyncSession, today: date, *, before: datetime, limit: int
+) -> list[Pair]:
+    """Holders of contracts in execution, registered before `before`, that have no requirement
+    row at all: their contract's planning job was lost (a flushed Redis, a crash between the
+    commit and the send). Younger contracts are left to their own job, which is on its way."""
     row = select(RequirementState.id).where(
         RequirementState.buyer_id == Contract.buyer_id,
         RequirementState.supplier_id == ContractHolder.supplier_id,
@@ -487,7 +576,11 @@ async def unplanned_pairs(session: AsyncSession, today: date, *, limit: int) -> 
     query = (
         select(Contract.buyer_id, ContractHolder.supplier_id)
         .join(ContractHolder, col(ContractHolder.contract_id) == Contract.id)
-        .where(col(Contract.ends_on) >= today, ~row.exists())  # not ended (contract_ended)
+        .where(
+            col(Contract.ends_on) >= today,  # not ended (contract_ended)
+            col(Contract.created_at) < before,
+            ~row.exists(),
+        )
         .distinct()
         .limit(limit)
     )

@@ -129,7 +129,12 @@ async def plan_unplanned(ctx: ComplianceContext, now: datetime) -> int:
     """Contracts whose planning job never ran (lost with the queue): planned now, not at the
     next hourly pass. Returns the holders planned."""
     async with ctx.transaction() as session:
-        pairs = await unplanned_pairs(session, today_in_paris(now), limit=ctx.limits.claim_batch)
+        pairs = await unplanned_pairs(
+            session,
+            today_in_paris(now),
+            before=now - RECONCILE_GRACE,
+            limit=ctx.limits.claim_batch,
+        )
         if pairs:
             await sync_pairs(session, pairs, policy=ctx.policy, now=now, why="Contrat enregistré")
             log.warning("reconciler: %d holder(s) never planned: planned now", len(pairs))
