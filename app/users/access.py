@@ -238,6 +238,16 @@ async def disable_user(session: AsyncSession, user: User, *, by: User) -> int:
     return ended
 
 
+async def enable_user(session: AsyncSession, user: User, *, by: User) -> None:
+    """Give a disabled account its access back (it signs in again: no session is revived)."""
+    if user.disabled_at is None:
+        return
+    user.disabled_at = None
+    session.add(user)
+    await session.flush()
+    await audit(session, "auth.user_enabled", user, by=by.email)
+
+
 # --- the buyer's API keys ------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlmodel import select
 
+from app.common import utcnow
 from app.config import ProConnectSettings, Settings
 from app.db import unit_of_work
 from app.documents.models import JournalEntry
@@ -178,6 +179,14 @@ async def test_auto_approve_signs_in_at_once(browser, provider, make_buyer, sess
     assert {"auth.access_requested", "auth.access_approved", "auth.sign_in"} <= set(
         await kinds(sessionmaker)
     )
+    # A disabled account gets a page that says so, and no session.
+    async with unit_of_work(sessionmaker) as session:
+        user = (await session.exec(select(User).where(User.issuer == ISSUER))).one()
+        user.disabled_at = utcnow()
+        session.add(user)
+    disabled = await through_proconnect(browser, provider)
+    assert disabled.status_code == 403 and "Compte désactivé" in text(disabled)
+    assert not has_session_cookie(disabled)
 
 
 FORGERIES = {

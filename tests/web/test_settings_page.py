@@ -120,6 +120,14 @@ async def test_disabling_an_account_ends_its_sessions(sign_in, sessionmaker, mak
     assert "Le compte est désactivé" in page and "Désactivé le" in page
     entry = next(e for e in await journal(sessionmaker) if e.kind == "auth.user_disabled")
     assert entry.data["sessions_ended"] == 1 and entry.data["by"] == admin.user.email
+    # Re-enabled, the account signs in again (its old session stays ended).
+    back = await post(admin.client, f"/parametres/utilisateurs/{colleague.user.id}/reactiver")
+    assert back.status_code == 303 and back.headers["location"] == "/parametres?fait=reactive"
+    assert (await colleague.client.get("/")).status_code == 303
+    _, token = await link_for(sessionmaker, admin.buyer, "collegue@saint-test.fr")
+    assert (await sign_in_with(colleague.client, token)).status_code == 303
+    assert (await colleague.client.get("/")).status_code == 200
+    assert "auth.user_enabled" in [e.kind for e in await journal(sessionmaker)]
 
     # Another buyer's account is a page that does not exist; one's own cannot be disabled.
     elsewhere = await sign_in(role=UserRole.OFFICER, email="autre@ailleurs.fr")

@@ -18,6 +18,7 @@ from app.users.access import (
     buyer_users,
     create_buyer_key,
     disable_user,
+    enable_user,
     get_buyer_user,
     get_request,
     pending_requests,
@@ -35,6 +36,7 @@ CsrfChecked = [Depends(verify_csrf)]
 PAGE = "parametres/parametres.html"
 DONE = {
     "desactive": "Le compte est désactivé ; ses sessions ouvertes sont terminées.",
+    "reactive": "Le compte est réactivé : la personne peut de nouveau se connecter.",
     "accepte": "La demande d'accès est acceptée : l'agent peut se connecter avec ProConnect.",
     "refuse": "La demande d'accès est refusée.",
     "revoquee": "La clé d'API est révoquée : elle ne donne plus accès à l'API.",
@@ -130,6 +132,14 @@ async def disable(user_id: uuid.UUID, session: SessionDep, viewer: AdminPage) ->
     user = await get_buyer_user(session, viewer.buyer.id, user_id)
     await disable_user(session, user, by=viewer.user)
     return _done("desactive")
+
+
+@router.post("/parametres/utilisateurs/{user_id}/reactiver", dependencies=CsrfChecked)
+async def enable(user_id: uuid.UUID, session: SessionDep, viewer: AdminPage) -> Response:
+    assert viewer.buyer is not None
+    user = await get_buyer_user(session, viewer.buyer.id, user_id)
+    await enable_user(session, user, by=viewer.user)
+    return _done("reactive")
 
 
 @router.post("/parametres/cles", dependencies=CsrfChecked)
