@@ -137,6 +137,8 @@ def install(app: FastAPI) -> None:
     settings = app.state.settings.proconnect
     if not settings.enabled:
         return
+    if app.state.settings.is_production and not str(settings.issuer).startswith("https://"):
+        raise ValueError("PROCONNECT__ISSUER must be an https:// URL in production")
     client = ProConnectClient(settings)
     app.state.proconnect = client
     app.state.proconnect_logout = logout

@@ -343,3 +343,20 @@ async def test_an_unreachable_provider_is_a_page_not_a_500(pc_app, browser):
     assert page.status_code == 502 and "ProConnect ne répond pas" in text(page)
     states = [c for c in page.headers.get_list("set-cookie") if c.startswith("proconnect=")]
     assert all("Max-Age=0" in c for c in states)  # no sign-in state is kept
+
+
+def test_production_refuses_a_plain_http_issuer(settings):
+    from app.main import create_app
+
+    configured = with_proconnect(settings)
+    plain = configured.model_copy(
+        update={
+            "environment": "production",
+            "secret_key": SecretStr("s" * 40),
+            "proconnect": configured.proconnect.model_copy(
+                update={"issuer": "http://idp.example/api/v2"}
+            ),
+        }
+    )
+    with pytest.raises(ValueError, match="PROCONNECT__ISSUER must be an https"):
+        create_app(plain)
