@@ -24,6 +24,7 @@ from app.deps import ComplianceDep, SessionDep
 from app.documents.service import EXTENSIONS, download_document, get_document_for
 from app.errors import NotFound, ServiceUnavailable, ValidationFailed
 from app.identifiers import SupplierId
+from app.suppliers import profile
 from app.suppliers import queries as suppliers
 from app.web.security import verify_csrf
 from app.web.sessions import OfficerPage
@@ -165,7 +166,7 @@ async def supplier_page(
 ) -> Response:
     assert viewer.buyer is not None
     buyer_id = viewer.buyer.id
-    supplier = await suppliers.find_supplier(session, buyer_id, siren)
+    supplier = await profile.find_supplier(session, buyer_id, siren)
     status = await queries.supplier_compliance(
         session, supplier, buyer_id=buyer_id, policy=compliance.policy
     )
@@ -178,10 +179,10 @@ async def supplier_page(
             "key": suppliers.path_key(supplier.siren, supplier.country, supplier.foreign_id),
             "compliance": status,
             "articles": REQUIREMENT_ARTICLES,
-            "documents": await suppliers.documents_by_id(session, buyer_id, ids),
+            "documents": await profile.documents_by_id(session, buyer_id, ids),
             "extensions": EXTENSIONS,
-            "contracts": await suppliers.held_contracts(session, buyer_id, supplier.id),
-            "timeline": await suppliers.supplier_timeline(session, buyer_id, supplier.id),
+            "contracts": await profile.held_contracts(session, buyer_id, supplier.id),
+            "timeline": await profile.supplier_timeline(session, buyer_id, supplier.id),
             "notice": RECHECK_NOTICES.get(verification or ""),
         },
     )
@@ -198,7 +199,7 @@ async def supplier_document(
 ) -> Response:
     """The archived document, exactly as obtained, for this buyer only (journaled)."""
     assert viewer.buyer is not None
-    supplier = await suppliers.find_supplier(session, viewer.buyer.id, siren)
+    supplier = await profile.find_supplier(session, viewer.buyer.id, siren)
     doc = await get_document_for(session, viewer.reader, document_id)
     if doc.supplier_id != supplier.id:  # another supplier's address: not here
         raise NotFound(
@@ -229,7 +230,7 @@ async def recheck(
 ) -> Response:
     """`Vérifier maintenant`: the API's re-check (idempotent while one runs), then back."""
     assert viewer.buyer is not None
-    supplier = await suppliers.find_supplier(session, viewer.buyer.id, siren)
+    supplier = await profile.find_supplier(session, viewer.buyer.id, siren)
     if not await compliance.jobs.ready():
         raise ServiceUnavailable(
             "La file des vérifications est momentanément indisponible : réessayez dans une "
