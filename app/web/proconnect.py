@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import SessionDep
 from app.errors import NotFound
-from app.integrations.proconnect import ProConnectClient, ProConnectError
+from app.integrations.proconnect import Identity, ProConnectClient, ProConnectError
 from app.users.access import Agent, admit_agent
 from app.web.auth import safe_next
 from app.web.security import (
@@ -193,6 +193,43 @@ async def go_to_proconnect(request: Request, suivant: str | None = None) -> Resp
     return response
 
 
+class Refused(Exception):
+    """The return cannot sign anyone in; `code` is a key of PROBLEMS."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+async def _verified(
+    request: Request, code: str | None, state: str | None, error: str | None
+) -> tuple[Identity, dict[str, Any]]:
+    """The identity behind this return, checked against the sign-in this browser started."""
+    kept = unseal(request, "login", request.cookies.get(cookie_name(request, STATE_COOKIE)))
+    if error:
+        log.info("ProConnect answered error=%s", error[:64])
+        raise Refused("cancelled")
+    if kept is None:
+        raise Refused("expired")
+    if not state or not hmac.compare_digest(state.encode(), str(kept["state"]).encode()):
+        raise Refused("state_mismatch")
+    if not code or len(code) > 2048:
+        raise Refused("token_refused")
+    try:
+        identity = await client_of(request).complete(
+            code=code,
+            redirect_uri=_redirect_uri(request),
+            nonce=str(kept["nonce"]),
+            code_verifier=str(kept["verifier"]),
+        )
+    except ProConnectError as exc:
+        log.warning("ProConnect sign-in refused: %s (%s)", exc.code, exc)
+        raise Refused(exc.code) from None
+    if not identity.email or not identity.siret:
+        raise Refused("missing_claim")
+    return identity, kept
+
+
 @router.get("/connexion/proconnect/retour")
 async def proconnect_return(
     request: Request,
@@ -201,29 +238,12 @@ async def proconnect_return(
     state: str | None = None,
     error: str | None = None,
 ) -> Response:
-    client = client_of(request)
-    kept = unseal(request, "login", request.cookies.get(cookie_name(request, STATE_COOKIE)))
-    if error:
-        log.info("ProConnect answered error=%s", error[:64])
-        return _problem(request, "cancelled")
-    if kept is None:
-        return _problem(request, "expired")
-    if not state or not hmac.compare_digest(state.encode(), str(kept["state"]).encode()):
-        return _problem(request, "state_mismatch")
-    if not code or len(code) > 2048:
-        return _problem(request, "token_refused")
+    client_of(request)
     try:
-        identity = await client.complete(
-            code=code,
-            redirect_uri=_redirect_uri(request),
-            nonce=str(kept["nonce"]),
-            code_verifier=str(kept["verifier"]),
-        )
-    except ProConnectError as exc:
-        log.warning("ProConnect sign-in refused: %s (%s)", exc.code, exc)
-        return _problem(request, exc.code)
-    if not identity.email or not identity.siret:
-        return _problem(request, "missing_claim")
+        identity, kept = await _verified(request, code, state, error)
+    except Refused as refused:
+        return _problem(request, refused.code)
+    assert identity.email is not None and identity.siret is not None
     agent = Agent(
         issuer=identity.issuer,
         subject=identity.subject,
@@ -232,10 +252,9 @@ async def proconnect_return(
         siret=identity.siret,
         idp_id=identity.idp_id,
     )
-    settings = request.app.state.settings
-    admission = await admit_agent(session, agent, auto_approve=settings.proconnect.auto_approve)
-    if admission.kind == "signed_in":
-        assert admission.user is not None
+    auto_approve = request.app.state.settings.proconnect.auto_approve
+    admission = await admit_agent(session, agent, auto_approve=auto_approve)
+    if admission.kind == "signed_in" and admission.user is not None:
         response: Response = RedirectResponse(safe_next(str(kept["next"])), status_code=303)
         await sign_in(
             request,
@@ -249,15 +268,11 @@ async def proconnect_return(
         set_pending_cookies(request, response)
     else:
         status, heading = ADMISSION_PAGES[admission.kind]
+        context = {"kind": admission.kind, "heading": heading, "buyer": admission.buyer}
         response = render(
             request,
             "connexion/proconnect_acces.html",
-            {
-                "kind": admission.kind,
-                "heading": heading,
-                "siret": agent.siret,
-                "buyer": admission.buyer,
-            },
+            {**context, "siret": agent.siret},
             status_code=status,
         )
     delete_cookie(request, response, STATE_COOKIE)
