@@ -363,10 +363,13 @@ async def _import_batch(session: AsyncSession, run: _Run, chunk: list[Record]) -
     report's lines in the file's order."""
     prepared = [await _prepare(session, run, record) for record in chunk]
     ready = [p for p in prepared if isinstance(p, _Ready)]
+    buyer_ids = {r.buyer_id for r in ready}
     existing: dict[tuple[uuid.UUID, str], Contract] = {}
+    held: list[Buyer] = []  # the batch's buyers stay in the session: one read, not one a record
     if ready:
+        held += (await session.exec(select(Buyer).where(col(Buyer.id).in_(buyer_ids)))).all()
         query = select(Contract).where(
-            col(Contract.buyer_id).in_({r.buyer_id for r in ready}),
+            col(Contract.buyer_id).in_(buyer_ids),
             col(Contract.reference).in_({r.data.reference for r in ready}),
         )
         existing = {(c.buyer_id, c.reference): c for c in (await session.exec(query)).all()}
