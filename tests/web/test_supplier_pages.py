@@ -343,6 +343,9 @@ async def test_a_supplier_page_explains_each_requirement(sign_in, seeded):
     assert "Nouveau statut" in timeline and "status--refused" in timeline
     assert "<time datetime=" in timeline
     assert f'action="/fournisseurs/{siren}/verifier"' in html and "Vérifier maintenant" in html
+    # The contractor portal's section (its uploads, `Inviter le titulaire`) has its place.
+    assert "Documents déposés par le titulaire" in html
+    assert f'action="/fournisseurs/{siren}/inviter"' in html
     # A SIRET names its company.
     assert (await client.get(f"/fournisseurs/{seeded.sirets['Bêta Travaux']}")).status_code == 200
 
@@ -474,7 +477,7 @@ async def test_signed_out_visitors_are_sent_to_sign_in(app, seeded):
             assert answer.status_code == 303, path
             assert answer.headers["location"].startswith("/connexion?suivant="), path
         post = await client.post(f"/fournisseurs/{siren}/verifier", headers=ORIGIN)
-        assert post.status_code in (303, 403)
+        assert post.status_code == 403  # no CSRF cookie yet: refused before anything runs
 
 
 async def test_an_empty_buyer_has_an_empty_list(sign_in):
@@ -483,3 +486,19 @@ async def test_an_empty_buyer_has_an_empty_list(sign_in):
     assert page.status_code == 200 and "Aucun fournisseur pour l'instant" in page.text
     csv_text = (await client.get("/fournisseurs.csv")).content.decode("utf-8-sig")
     assert csv_text.splitlines() == [";".join(suppliers.CSV_COLUMNS)]
+
+
+async def test_recheck_while_the_queue_is_down_is_a_503_page(sign_in, seeded, monkeypatch, app):
+    officer = await sign_in(buyer=seeded.buyer)
+    siren = seeded.sirens["Alpha Nettoyage"]
+    page = await officer.client.get(f"/fournisseurs/{siren}")
+
+    async def down() -> bool:
+        return False
+
+    monkeypatch.setattr(app.state.compliance.jobs, "ready", down)
+    answer = await officer.client.post(
+        f"/fournisseurs/{siren}/verifier", data={"csrf_token": csrf_of(page.text)}, headers=ORIGIN
+    )
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "60"
+    assert 'lang="fr"' in answer.text and "Service momentanément indisponible" in answer.text

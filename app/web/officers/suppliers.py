@@ -26,6 +26,7 @@ from app.errors import NotFound, ServiceUnavailable, ValidationFailed
 from app.identifiers import SupplierId
 from app.suppliers import profile
 from app.suppliers import queries as suppliers
+from app.uploads.service import supplier_uploads
 from app.web.security import verify_csrf
 from app.web.sessions import OfficerPage
 from app.web.templating import render
@@ -183,6 +184,8 @@ async def supplier_page(
             "extensions": EXTENSIONS,
             "contracts": await profile.held_contracts(session, buyer_id, supplier.id),
             "timeline": await profile.supplier_timeline(session, buyer_id, supplier.id),
+            # The contractor's uploads: the section the portal includes (_fournisseur_depots).
+            "depots": await supplier_uploads(session, buyer_id, supplier.id),
             "notice": RECHECK_NOTICES.get(verification or ""),
         },
     )
