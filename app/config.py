@@ -154,6 +154,12 @@ class UploadsSettings(BaseModel):
     read_seconds: float = Field(5.0, gt=0)  # the PDF parser's time cap
 
 
+class RateLimitSettings(BaseModel):
+    """Requests per API key and minute (Redis when present, memory otherwise); 0 turns it off."""
+
+    per_key_per_minute: int = Field(1200, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -181,6 +187,7 @@ class Settings(BaseSettings):
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     jobs: JobsSettings = Field(default_factory=JobsSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,6 +15,7 @@ from app.db import unit_of_work
 from app.errors import Forbidden, Unauthorized, ValidationFailed, field_error
 from app.keys.models import ApiKey, Role
 from app.keys.service import authenticate_cached
+from app.ratelimit import RateLimiter
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -64,6 +65,7 @@ _bearer = HTTPBearer(auto_error=False, description="Clé d'API Vigie : `Authoriz
 
 async def get_caller(
     request: Request,
+    response: Response,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -77,7 +79,26 @@ async def get_caller(
     key = await authenticate_cached(state.sessionmaker, state.redis, credentials.credentials)
     request.state.key_prefix = key.prefix
     request.state.buyer_id = key.buyer_id  # for the request log (app/observability.py)
+    await _limit_rate(request, response, key.prefix)
     return key
+
+
+async def _limit_rate(request: Request, response: Response, prefix: str) -> None:
+    """`RATE_LIMIT__PER_KEY_PER_MINUTE` per key (app/ratelimit.py): 429 beyond it, and the
+    `RateLimit-*` headers on every answer to a key."""
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is None:
+        settings: Settings = state.settings
+        limiter = state.rate_limiter = RateLimiter(
+            settings.rate_limit.per_key_per_minute, state.redis, settings.jobs.queue_name
+        )
+    decision = await limiter.hit(prefix)
+    if decision is None:
+        return
+    if not decision.allowed:
+        raise decision.refusal()
+    response.headers.update(decision.headers)
 
 
 CallerDep = Annotated[ApiKey, Depends(get_caller)]

@@ -24,6 +24,7 @@ from app.contracts.router import router as contracts_router
 from app.documents.router import router as documents_router
 from app.events.router import router as events_router
 from app.guards import ExpectsJson, RequestGuard
+from app.idempotency import IdempotencyMiddleware
 from app.imports.router import router as imports_router
 from app.integrations.api_entreprise import ApiEntrepriseClient
 from app.keys.router import router as keys_router
@@ -31,7 +32,6 @@ from app.observability import RequestLog, configure_logging
 from app.problems import install_error_handlers
 from app.runtime import build_runtime
 from app.suppliers.router import router as suppliers_router
-from app.uploads.router import router as uploads_router
 from app.uploads.router import router as uploads_router
 from app.web import install_pages
 
@@ -103,6 +103,8 @@ def create_app(
     )
     app.state.settings, app.state.api_entreprise_client = settings, client
     install_error_handlers(app)
+    # Innermost: a POST repeated with its Idempotency-Key gets the first answer again.
+    app.add_middleware(IdempotencyMiddleware)
 
     # Inside out: the guard refuses oversized or malformed JSON and control characters before
     # any route, query or the database sees them; the request log (outermost) gives every

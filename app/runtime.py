@@ -23,9 +23,12 @@ from app.compliance.tasks import FUNCTIONS, plan_all_job, tick_job
 from app.config import Settings
 from app.db import SessionMaker, is_sqlite, make_engine, make_sessionmaker
 from app.documents.archive import Archive
+from app.events.tasks import DISPATCH_SECONDS, dispatch_webhooks_job, purge_events_job
+from app.events.tasks import FUNCTIONS as EVENT_FUNCTIONS
 from app.imports.tasks import FUNCTIONS as IMPORT_FUNCTIONS
 from app.imports.tasks import RESUME_SECONDS, resume_imports_job
 from app.integrations.api_entreprise import ApiEntrepriseClient, build_client, build_limiter
+from app.integrations.webhooks import WebhookSender
 from app.jobs import ArqJobQueue, InProcessRunner, JobQueue, Periodic
 
 log = logging.getLogger("vigie")
@@ -63,6 +66,7 @@ class Runtime:
     client: ApiEntrepriseClient
     archive: Archive
     jobs: JobQueue
+    webhooks: WebhookSender
     compliance: ComplianceContext = field(init=False)
     sandbox: Any | None = None  # SandboxServer when the sandbox runs in this process
     write_lock: asyncio.Lock | None = None
@@ -83,7 +87,7 @@ class Runtime:
     @property
     def job_context(self) -> dict[str, Any]:
         """What every job finds in its `ctx` (arq's and the in-process runner's alike)."""
-        return {"compliance": self.compliance}
+        return {"compliance": self.compliance, "webhooks": self.webhooks}
 
     @property
     def runner(self) -> InProcessRunner | None:
@@ -91,6 +95,7 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.jobs.aclose()
+        await self.webhooks.aclose()
         await self.client.aclose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -107,9 +112,11 @@ def in_process_runner(settings: Settings, *, periodic: bool) -> InProcessRunner:
         Periodic(plan_all_job.__name__, hourly=True),
         Periodic(tick_job.__name__, seconds=jobs.tick_seconds),
         Periodic(resume_imports_job.__name__, seconds=RESUME_SECONDS),
+        Periodic(dispatch_webhooks_job.__name__, seconds=DISPATCH_SECONDS),
+        Periodic(purge_events_job.__name__, hourly=True),
     )
     return InProcessRunner(
-        {**FUNCTIONS, **IMPORT_FUNCTIONS},
+        {**FUNCTIONS, **IMPORT_FUNCTIONS, **EVENT_FUNCTIONS},
         {},  # filled with the runtime's job context once it exists
         max_jobs=jobs.max_jobs,
         max_tries=jobs.max_tries,
@@ -180,6 +187,7 @@ async def build_runtime(
         client=client,
         archive=Archive.from_settings(settings),
         jobs=jobs,
+        webhooks=WebhookSender(production=settings.is_production),
         sandbox=sandbox,
         write_lock=asyncio.Lock() if is_sqlite(settings.database_url) else None,
     )

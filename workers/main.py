@@ -17,6 +17,8 @@ from arq.typing import WorkerCoroutine
 
 from app.compliance.tasks import JOBS, plan_all_job, tick_job
 from app.config import get_settings
+from app.events.tasks import DISPATCH_SECONDS, dispatch_webhooks_job, purge_events_job
+from app.events.tasks import JOBS as EVENT_JOBS
 from app.imports.tasks import JOBS as IMPORT_JOBS
 from app.imports.tasks import RESUME_SECONDS, resume_imports_job
 from app.imports.tasks import TIMEOUT_SECONDS as IMPORT_TIMEOUT
@@ -71,6 +73,21 @@ class WorkerSettings:
             minute=0,
             second=0,
             run_at_startup=True,
+        ),
+    ]
+    # Webhooks: the due deliveries claimed every few seconds; the feed purged hourly.
+    functions += [arq_job(f) for f in EVENT_JOBS]
+    cron_jobs += [
+        cron(
+            cast(WorkerCoroutine, arq_job(dispatch_webhooks_job)),
+            name="cron:webhooks",
+            second=set(range(0, 60, int(DISPATCH_SECONDS))),
+        ),
+        cron(
+            cast(WorkerCoroutine, arq_job(purge_events_job)),
+            name="cron:purge-events",
+            minute=30,
+            second=0,
         ),
     ]
     # Imports whose job was lost (Redis flushed, a restart) are sent again (the file is stored).

@@ -311,6 +311,7 @@ async def _sync_pair(
     today = today_in_paris(now)
     by_type = {RequirementType(row.requirement): row for row in rows}
     changed = 0
+    was = events.overall_of(rows, work.policy, events.evaluated_on(rows, today))
     for rtype in needed:
         if rtype not in by_type:
             row = RequirementState(buyer_id=pair[0], supplier_id=pair[1], requirement=rtype)
@@ -342,6 +343,8 @@ async def _sync_pair(
             row.updated_at = now
             session.add(row)
             changed += 1
+    after = events.overall_of(list(by_type.values()), work.policy, today)
+    await events.supplier_status_changed(session, *pair, was, after, now)
     return changed
 
 

@@ -2,7 +2,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.compliance.rules import OverallStatus
 from app.compliance.scheduling import plan_contract_later
@@ -58,6 +58,39 @@ async def create_contract(
     )
     if not saved.created:
         response.status_code = status.HTTP_200_OK
+    plan_contract_later(session, saved.contract.id)
+    return saved.contract
+
+
+@router.put(
+    "/by-ref/{reference}",
+    response_model=ContractPublic,
+    responses={201: {"model": ContractPublic, "description": "Created"}},
+)
+async def put_contract_by_reference(
+    reference: Annotated[str, Path(min_length=1, max_length=100)],
+    data: ContractCreate,
+    caller: BuyerCaller,
+    session: SessionDep,
+    settings: SettingsDep,
+    compliance: ComplianceDep,
+    response: Response,
+) -> ContractPublic:
+    """Create or replace the contract the buyer knows by its own `reference` (an ERP's sync
+    loop): 201 when created, 200 when it existed (replaced as a full amendment, each change
+    recorded as with PATCH; `reference` and `notified_on` frozen once a holder was checked).
+    The body is the contract as with POST; its `reference` must be the path's."""
+    assert caller.buyer_id is not None
+    saved = await service.put_contract(
+        session,
+        caller.buyer_id,
+        reference,
+        data,
+        threshold=settings.vigilance_threshold_ht,
+        by_key_prefix=caller.prefix,
+        policy=compliance.policy,
+    )
+    response.status_code = status.HTTP_201_CREATED if saved.created else status.HTTP_200_OK
     plan_contract_later(session, saved.contract.id)
     return saved.contract
 

@@ -28,6 +28,7 @@ from app.contracts.models import (
 )
 from app.contracts.queries import holder_rows, to_public
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.events import hooks as events
 from app.suppliers.service import ensure_supplier
 
 
@@ -190,6 +191,7 @@ async def create_contract(
                 session.add(contract)
                 await session.flush()
                 await _set_holders(session, contract, holders)
+                await events.contract_changed(session, contract, created=True)
             return Saved(await to_public(session, contract, policy=policy), created=True)
         except IntegrityError:  # a concurrent post of the same reference won the race
             existing = await _by_reference(session, buyer_id, data.reference)
@@ -356,7 +358,49 @@ async def amend_contract(
                 code="contract_reference_conflict",
                 title="Référence déjà utilisée",
             ) from None
+        await events.contract_changed(session, contract, created=False, changes=changes)
     return await to_public(session, contract, policy=policy or CompliancePolicy())
+
+
+async def put_contract(
+    session: AsyncSession,
+    buyer_id: uuid.UUID,
+    reference: str,
+    data: ContractCreate,
+    *,
+    threshold: Decimal,
+    by_key_prefix: str | None = None,
+    policy: CompliancePolicy | None = None,
+) -> Saved:
+    """Create or replace the contract the buyer knows by `reference` (an ERP's sync loop):
+    created as with POST, or replaced as a full amendment with PATCH (each change recorded,
+    the same fields frozen once checked)."""
+    if data.reference != reference.strip():
+        raise ValidationFailed(
+            f"La référence du corps (« {data.reference} ») diffère de celle du chemin "
+            f"(« {reference} ») : une même référence aux deux endroits.",
+            code="reference_mismatch",
+            title="Références différentes",
+            errors=[field_error("/reference", "Différente du chemin.", "reference_mismatch")],
+        )
+    existing = await _by_reference(session, buyer_id, data.reference)
+    if existing is None:
+        return await create_contract(session, buyer_id, data, threshold=threshold, policy=policy)
+    replaced = ("object", "amount_ht", "notified_on", "cpv_code", "holders", "extra_requirements")
+    fields: dict[str, Any] = {name: getattr(data, name) for name in (*replaced, "foreign_workers")}
+    # The end as given: one of the two (both or neither is refused as with POST).
+    end = {k: getattr(data, k) for k in ("ends_on", "duration_months") if getattr(data, k)}
+    update = ContractUpdate.model_validate(fields | (end or dict.fromkeys(("ends_on",))))
+    amended = await amend_contract(
+        session,
+        buyer_id,
+        existing.id,
+        update,
+        threshold=threshold,
+        by_key_prefix=by_key_prefix,
+        policy=policy,
+    )
+    return Saved(amended, created=False)
 
 
 def _plain(value: Any) -> Any:

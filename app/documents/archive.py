@@ -19,6 +19,7 @@ from app.documents.crypto import Keyring, associated_data, load_keyring, seal, u
 from app.documents.journal import append_journal, canonical_json, format_at
 from app.documents.models import Document
 from app.documents.storage import LocalStorage, Storage
+from app.events import hooks as events
 
 KIND_ARCHIVED = "document.archived"
 KIND_DOWNLOADED = "document.downloaded"
@@ -160,6 +161,7 @@ async def _insert(session: AsyncSession, doc: Document) -> Document:
     session.add(doc)
     await session.flush()
     metrics.ARCHIVE_WRITES.labels("new").inc()
+    await events.document_archived(session, doc)
     return doc
 
 

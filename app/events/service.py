@@ -60,7 +60,7 @@ async def _next_seq(session: AsyncSession, buyer_id: uuid.UUID) -> int:
         .on_conflict_do_update(index_elements=["buyer_id"], set_={"last_seq": table.c.last_seq + 1})
         .returning(table.c.last_seq)
     )
-    return int((await session.execute(statement)).scalar_one())
+    return int((await session.exec(statement)).scalar_one())
 
 
 async def record_event(

@@ -35,6 +35,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/contracts"): Rule(frozenset({OFF, ERP})),
     ("GET", "/v1/contracts/{contract_id}"): Rule(frozenset({OFF, ERP}), tenant_scoped=True),
     ("PATCH", "/v1/contracts/{contract_id}"): Rule(frozenset({OFF, ERP}), tenant_scoped=True),
+    ("PUT", "/v1/contracts/by-ref/{reference}"): Rule(frozenset({OFF, ERP})),
     ("GET", "/v1/contracts/{contract_id}/amendments"): Rule(
         frozenset({OFF, ERP}), tenant_scoped=True
     ),
@@ -153,6 +154,9 @@ async def _request_for(client, world, make_key, method, path):  # type: ignore[n
             {"file": ("attestation.pdf", pdf, "application/pdf")},
             {"requirement": "urssaf_vigilance"},
         )
+    if "{reference}" in url:  # create or replace by the buyer's reference: a new one each time
+        reference = f"REF-{uuid.uuid4().hex[:12]}"
+        return url.replace("{reference}", reference), contract_payload(reference=reference)
     return url, bodies.get((method, path))
 
 
