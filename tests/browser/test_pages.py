@@ -26,7 +26,7 @@ class Case:
     path: str  # {placeholders}: see `resolve`
     roles: tuple[str, ...]
     status: int = 200
-    name: str = ""  # pages sharing one name share one <title> (the error pages)
+    name: str = ""  # the page it is (a filtered view of a list, the error pages): may share titles
 
     @property
     def key(self) -> str:
@@ -43,8 +43,18 @@ PAGES = [
     Case("/page-qui-n-existe-pas", EVERYONE, 404, name="404"),
     Case("/contrats", OFFICERS),
     Case("/contrats/{contract}", OFFICERS),
-    Case("/contrats?statut=non_compliant", OFFICERS, name="/contrats (filtrés)"),
+    Case("/contrats?statut=non_compliant", OFFICERS, name="/contrats"),
     Case("/contrats/{other_contract}", OFFICERS, 404, name="404"),
+    Case("/fournisseurs", OFFICERS),
+    Case("/fournisseurs/{non_compliant}", OFFICERS),
+    Case("/fournisseurs/{at_risk}", OFFICERS),
+    Case("/fournisseurs/{compliant}", OFFICERS),
+    Case("/fournisseurs/{other_siren}", OFFICERS, 404, name="404"),
+    Case("/ecarts", OFFICERS),
+    Case("/ecarts?statut=refused&statut=missing", OFFICERS, name="/ecarts"),
+    Case("/fournisseurs?statut=at_risk&tri=nom", OFFICERS, name="/fournisseurs"),
+    Case("/fournisseurs/{non_compliant}/depots", OFFICERS),
+    Case("/revue", OFFICERS),
     Case("/parametres", ("admin",)),
     Case("/parametres", ("officer",), 403, name="403"),
 ]
