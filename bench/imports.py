@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.compliance.rules import CompliancePolicy
 from app.db import async_url, make_engine, make_sessionmaker, unit_of_work
-from app.imports.service import Scope, import_records, read_records
+from app.imports.ingest import Scope, import_records, read_records
 from app.migrate import upgrade
 from bench.seed import luhn
 

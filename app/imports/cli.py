@@ -19,8 +19,8 @@ from app.cli_common import console, err, siret_option
 from app.compliance.evaluation import policy_from
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.imports.ingest import Report, Scope, UnreadableFile, import_records, read_records
 from app.imports.models import ImportFormat
-from app.imports.service import Report, Scope, UnreadableFile, import_records, read_records
 from app.jobs import ArqJobQueue, JobQueue
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.imports.service import Report
+from app.imports.ingest import Report
 
 DECP = Path(__file__).resolve().parents[1] / "data" / "decp"
 SAMPLE_2019 = DECP / "sample-decp.json"

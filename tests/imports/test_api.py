@@ -154,7 +154,7 @@ async def test_an_import_whose_job_was_lost_is_sent_again(app, client, make_buye
     from dataclasses import replace
     from datetime import timedelta
 
-    from tests.imports.test_service import RecordingQueue
+    from tests.imports.test_ingest import RecordingQueue
 
     headers = await make_key(Role.OFFICER, buyer=await make_buyer())
     response = await _post(client, headers, b'{"marches": []}')

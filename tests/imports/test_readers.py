@@ -6,8 +6,8 @@ import pytest
 
 from app.imports.csvfile import NotCsv, read_csv
 from app.imports.decp import NotDecp, read_decp
+from app.imports.ingest import UnreadableFile, detect_format, read_records
 from app.imports.models import ImportFormat
-from app.imports.service import UnreadableFile, detect_format, read_records
 from tests.factories import random_siren, random_siret
 from tests.imports.conftest import DECP, SAMPLE_2019, SAMPLE_2024, as_stream, marche_2019
 

@@ -15,7 +15,7 @@ from app.buyers.models import Buyer
 from app.compliance.rules import CompliancePolicy
 from app.contracts.models import Contract, ContractAmendment, ContractHolder
 from app.db import unit_of_work
-from app.imports.service import Scope, import_records, read_records
+from app.imports.ingest import Scope, import_records, read_records
 from app.suppliers.models import Supplier
 from tests.factories import random_siret
 from tests.imports.conftest import SAMPLE_2019, SAMPLE_2024, accounted, as_stream, marche_2019
