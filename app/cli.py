@@ -15,6 +15,7 @@ from app.documents.cli import archive_app
 from app.imports.cli import import_command
 from app.integrations.sandbox.cli import sandbox_app
 from app.keys.models import Role
+from app.uploads.cli import contractors_app
 from app.users.cli import users_app
 
 app = typer.Typer(help="Vigie: the duty of vigilance of public buyers.", no_args_is_help=True)
@@ -47,6 +48,7 @@ app.add_typer(archive_app, name="archive")
 app.add_typer(api_entreprise_app, name="api-entreprise")
 app.add_typer(sandbox_app)
 app.add_typer(users_app, name="users")
+app.add_typer(contractors_app, name="contractors")
 app.command("sweep")(sweep_command)
 app.command("check")(check_command)
 app.command("import")(import_command)

@@ -677,3 +677,26 @@ async def supplier_uploads(
         .limit(limit)
     )
     return list((await session.exec(query)).all())
+
+
+async def buyers_asking(
+    session: AsyncSession,
+    supplier_id: uuid.UUID,
+    requirement: RequirementType,
+    buyer_ids: list[uuid.UUID],
+) -> list[tuple[Buyer, RequirementState]]:
+    """Which of these buyers ask the supplier for this requirement (the upload form's choices)."""
+    if not buyer_ids:
+        return []
+    query = (
+        select(Buyer, RequirementState)
+        .join(RequirementState, col(RequirementState.buyer_id) == Buyer.id)
+        .where(
+            RequirementState.supplier_id == supplier_id,
+            RequirementState.requirement == requirement,
+            col(RequirementState.active),
+            col(Buyer.id).in_(buyer_ids),
+        )
+        .order_by(col(Buyer.name))
+    )
+    return [(b, s) for b, s in (await session.exec(query)).all()]

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.web import auth, errors, general, officers, proconnect
 from app.web.officers import reviews
+from app.web.portal import router as portal_router
 from app.web.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -21,6 +22,7 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(general.router)
     app.include_router(officers.router)
     app.include_router(reviews.router)  # /revue, a supplier's uploads, Inviter le titulaire
+    app.include_router(portal_router)  # /portail: the contractors' portal
     proconnect.install(app)  # with PROCONNECT__* set: the button, the return, the logout
     app.state.page_errors = errors.render_error
     app.add_middleware(SecurityHeaders)

@@ -38,6 +38,8 @@ def render_error(
         target = request.url.path
         if request.url.query:
             target += "?" + request.url.query
+        if request.url.path.startswith("/portail"):  # a contractor signs in to the portal
+            return RedirectResponse("/portail/connexion", status_code=303)
         suffix = f"?suivant={quote(target, safe='/')}" if target not in {"/", ""} else ""
         return RedirectResponse(f"/connexion{suffix}", status_code=303)
     if status == 404:
