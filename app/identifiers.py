@@ -34,9 +34,18 @@ def _digits(value: Any, what: str, length: int) -> str:
     return text
 
 
+def _not_all_zeros(text: str, what: str) -> str:
+    # Luhn accepts 000000000: no company has it, and it would make one phantom supplier.
+    if not text.strip("0"):
+        raise PydanticCustomError(
+            "invalid_identifier", f"Le {what} « {text} » n'existe pas (que des zéros)."
+        )
+    return text
+
+
 def parse_siren(value: Any) -> str:
     """A valid SIREN (9 digits, Luhn), or `PydanticCustomError("invalid_identifier")`."""
-    text = _digits(value, "SIREN", 9)
+    text = _not_all_zeros(_digits(value, "SIREN", 9), "SIREN")
     if not stdnum_siren.is_valid(text):
         raise PydanticCustomError(
             "invalid_identifier",
@@ -47,7 +56,7 @@ def parse_siren(value: Any) -> str:
 
 def parse_siret(value: Any) -> str:
     """A valid SIRET (14 digits, Luhn; La Poste's establishments included)."""
-    text = _digits(value, "SIRET", 14)
+    text = _not_all_zeros(_digits(value, "SIRET", 14), "SIRET")
     if not stdnum_siret.is_valid(text):
         raise PydanticCustomError(
             "invalid_identifier",
@@ -146,3 +155,24 @@ SupplierId = Annotated[
         }
     ),
 ]
+
+
+# --- free text that names or identifies something -------------------------------------------
+
+# Invisible characters: bidirectional overrides and isolates make a name read backwards (Trojan
+# Source, CVE-2021-42574), zero-width ones make two references look the same.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def clean_text(value: Any) -> Any:
+    """A reference or a name: stripped (so blank is empty, and refused by `min_length`), and
+    refused with `invalid_text` when it holds an invisible character."""
+    if not isinstance(value, str):
+        return value
+    if _INVISIBLE.search(value):
+        raise PydanticCustomError(
+            "invalid_text",
+            "Caractère invisible interdit (contrôle bidirectionnel ou de largeur nulle) : "
+            "retirez-le.",
+        )
+    return value.strip()

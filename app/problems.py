@@ -86,6 +86,7 @@ _PYDANTIC_MESSAGES = {
 DOMAIN_CODES = frozenset(
     {
         "invalid_identifier",
+        "invalid_text",
         "invalid_amount",
         "invalid_cpv",
         "invalid_holder",

@@ -2,11 +2,12 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.common import utcnow, uuid7
 from app.db import AwareDateTime
-from app.identifiers import Siret
+from app.identifiers import Siret, clean_text
 
 
 class BuyerBase(SQLModel):
@@ -26,6 +27,8 @@ class Buyer(BuyerBase, table=True):
 class BuyerCreate(SQLModel):
     siret: Siret
     name: str = Field(min_length=1, max_length=200)
+
+    _text = field_validator("name", mode="before")(clean_text)
 
 
 class BuyerPublic(BuyerBase):

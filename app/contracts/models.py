@@ -13,7 +13,7 @@ from app.common import utcnow, uuid7
 from app.compliance.rules import OverallStatus
 from app.contracts.parsing import CONTRACT_REQUIREMENTS, parse_amount, parse_cpv
 from app.db import AwareDateTime, StrEnumType
-from app.identifiers import OptionalSiren, OptionalSiret
+from app.identifiers import OptionalSiren, OptionalSiret, clean_text
 
 Amount = Annotated[
     Decimal,
@@ -108,6 +108,8 @@ class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
         description="The supplier's code in the buyer's ERP (code tiers), kept and searchable",
     )
 
+    _text = field_validator("name", "code_tiers", mode="before")(clean_text)
+
     @model_validator(mode="after")
     def _one_identity(self) -> "HolderIn":
         french = bool(self.siret or self.siren)
@@ -190,10 +192,8 @@ class ContractCreate(SQLModel, extra="forbid"):
 
     _requirements = field_validator("extra_requirements")(_check_requirements)
 
-    @field_validator("reference", "object")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
+    # Before the length checks: a blank reference is an empty one.
+    _text = field_validator("reference", "object", mode="before")(clean_text)
 
 
 class ContractUpdate(SQLModel, extra="forbid"):
@@ -216,10 +216,7 @@ class ContractUpdate(SQLModel, extra="forbid"):
         lambda v: None if v is None else _check_requirements(v)
     )
 
-    @field_validator("reference", "object")
-    @classmethod
-    def _strip(cls, value: str | None) -> str | None:
-        return None if value is None else value.strip()
+    _text = field_validator("reference", "object", mode="before")(clean_text)
 
 
 class HolderPublic(SQLModel):
