@@ -273,6 +273,23 @@ async def sign_in_link(instance: Instance, email: str) -> str:
     return f"{instance.base_url}/connexion/lien/{token}"
 
 
+async def resolve(path: str, instance: Instance) -> str:
+    """Fill a page's placeholders: {compliant}, {at_risk}, {non_compliant} (a demo supplier's
+    SIREN), {contract} (a demo contract's id), {other_siren}, {other_contract} (the other
+    buyer's), {link} (a fresh sign-in token of the demo admin)."""
+    values: dict[str, Any] = {
+        "compliant": instance.siren_with("compliant"),
+        "at_risk": instance.siren_with("at_risk"),
+        "non_compliant": instance.siren_with("non_compliant"),
+        "contract": instance.contract_ids[0] if instance.contract_ids else "",
+        "other_siren": instance.other_siren,
+        "other_contract": instance.other_contract_id,
+    }
+    if "{link}" in path:
+        values["link"] = (await sign_in_link(instance, ADMIN_EMAIL)).rsplit("/", 1)[1]
+    return path.format(**values)
+
+
 async def launch(playwright: Playwright) -> Browser:
     return await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
 

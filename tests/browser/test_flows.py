@@ -78,12 +78,21 @@ class Form:
 FORMS = [
     Form("anonymous", "/connexion", "Adresse électronique", "pas-une-adresse", "Recevoir un lien"),
     Form("admin", "/parametres", "Adresse électronique", "pas-une-adresse", "Inviter"),
+    Form(
+        "officer",
+        "/fournisseurs/{non_compliant}/depots",
+        "Adresse électronique du titulaire",
+        "pas-une-adresse",
+        "Inviter le titulaire",
+    ),
 ]
 
 
 @pytest.mark.parametrize("form", [pytest.param(f, id=f"{f.role}:{f.path}") for f in FORMS])
-async def test_a_form_error_is_announced_next_to_its_field(visit: Visitor, form: Form):
-    seen = await visit(form.path, role=form.role)
+async def test_a_form_error_is_announced_next_to_its_field(
+    visit: Visitor, site: harness.Instance, form: Form
+):
+    seen = await visit(await harness.resolve(form.path, site), role=form.role)
     page = seen.page
     field = page.get_by_label(form.field)
     await field.fill(form.bad)

@@ -64,26 +64,11 @@ CASES = [
 ]
 
 
-async def resolve(path: str, site: harness.Instance) -> str:
-    """Fill a page's placeholders from the prepared instance."""
-    values: dict[str, Any] = {
-        "compliant": site.siren_with("compliant"),
-        "at_risk": site.siren_with("at_risk"),
-        "non_compliant": site.siren_with("non_compliant"),
-        "contract": site.contract_ids[0] if site.contract_ids else "",
-        "other_siren": site.other_siren,
-        "other_contract": site.other_contract_id,
-    }
-    if "{link}" in path:
-        values["link"] = (await harness.sign_in_link(site, harness.ADMIN_EMAIL)).rsplit("/", 1)[1]
-    return path.format(**values)
-
-
 TITLES: dict[str, str] = {}  # title → page key, across the session's visits
 
 
 async def open_case(visit: Visitor, site: harness.Instance, case: Case, role: str) -> Visit:
-    seen = await visit(await resolve(case.path, site), role=role)
+    seen = await visit(await harness.resolve(case.path, site), role=role)
     assert seen.response is not None
     status = seen.response.status
     assert status == case.status, f"{role} on {case.path}: HTTP {status}, not {case.status}"
