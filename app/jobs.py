@@ -94,6 +94,7 @@ class JobQueue(Protocol):
         hands out again the claimed rows whose job is gone (a flushed Redis, a restart).
         Raises when the queue cannot tell (unreachable): nothing is assumed lost then."""
         ...
+
     async def aclose(self) -> None: ...
 
 
