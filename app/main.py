@@ -29,6 +29,7 @@ from app.imports.router import router as imports_router
 from app.integrations.api_entreprise import ApiEntrepriseClient
 from app.keys.router import router as keys_router
 from app.observability import RequestLog, configure_logging
+from app.payments.router import router as payments_router
 from app.problems import install_error_handlers
 from app.runtime import build_runtime
 from app.suppliers.router import router as suppliers_router
@@ -157,6 +158,7 @@ def create_app(
     app.include_router(compliance_router)
     app.include_router(documents_router)
     app.include_router(events_router)
+    app.include_router(payments_router)
     app.include_router(imports_router)
     app.include_router(uploads_router)
     app.include_router(uploads_router)
