@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.common import utcnow
 from app.compliance.evaluation import today_in_paris
 from app.compliance.models import Check, ComplianceRequest, StatusEvent
-from app.compliance.rules import RequirementType, status_label_fr
+from app.compliance.rules import RequirementType, format_date_fr, status_label_fr
 from app.compliance.rules.codes import requirement_label_fr
 from app.contracts.models import Contract, ContractHolder
 from app.documents.models import Document
@@ -160,7 +160,7 @@ async def supplier_timeline(
                 check.finished_at or check.started_at,
                 EntryKind.CHECK,
                 _label(check.requirement),
-                f"Vérification de l'échéance du {check.due_on.strftime('%d/%m/%Y')} : {outcome}",
+                f"Vérification de l'échéance du {format_date_fr(check.due_on)} : {outcome}",
                 check.message,
                 check.status.value if check.status else None,
             )
