@@ -11,6 +11,7 @@ from app.common import utcnow
 from app.compliance.context import ComplianceContext
 from app.events import webhooks
 from app.events.service import purge_events
+from app.idempotency import purge_idempotency_keys
 from app.integrations.webhooks import WebhookSender
 from app.jobs import enqueue_after_commit
 
@@ -53,9 +54,10 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: str) -> str | None:
 
 
 async def purge_events_job(ctx: dict[str, Any]) -> int:
-    """Hourly: the events past their 30 days go."""
+    """Hourly: the events past their 30 days go, and the Idempotency-Key records past 72 h."""
     compliance: ComplianceContext = ctx["compliance"]
     async with compliance.transaction() as session:
+        await purge_idempotency_keys(session)
         return await purge_events(session)
 
 

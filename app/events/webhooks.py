@@ -326,7 +326,7 @@ async def message_for(
     session: AsyncSession, keyring: Keyring, delivery_id: uuid.UUID, now: datetime
 ) -> Message | None:
     """What to send for a claimed delivery (None: nothing to do any more)."""
-    delivery = await session.get(WebhookDelivery, delivery_id)
+    delivery = await session.get(WebhookDelivery, delivery_id, populate_existing=True)
     if delivery is None or delivery.state is not DeliveryState.SENDING:
         return None
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
@@ -342,7 +342,7 @@ async def record_attempt(
 ) -> DeliveryState | None:
     """Record one attempt: delivered, or retried later, or failed for good; the endpoint is
     disabled after five days without a success (and an event tells the officer)."""
-    delivery = await session.get(WebhookDelivery, delivery_id)
+    delivery = await session.get(WebhookDelivery, delivery_id, populate_existing=True)
     if delivery is None or delivery.state is not DeliveryState.SENDING:
         return None
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
@@ -372,6 +372,8 @@ async def record_attempt(
             delivery.state, delivery.next_attempt_at = DeliveryState.PENDING, now + delay
         endpoint.failing_since = endpoint.failing_since or now
         if now - endpoint.failing_since >= DISABLE_AFTER and endpoint.enabled:
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+            session.add(delivery)
             await _disable(session, endpoint, now)
     session.add(delivery)
     session.add(endpoint)
