@@ -29,7 +29,7 @@ from app.documents.archive import archive_document
 from app.documents.models import JournalEntry
 from app.suppliers import queries as suppliers
 from app.users.models import UserRole
-from app.web.templating import money
+from app.web.templating import date_fr, money
 from tests.factories import random_siren, random_siret
 from tests.web.conftest import csrf_of
 
@@ -502,3 +502,54 @@ async def test_recheck_while_the_queue_is_down_is_a_503_page(sign_in, seeded, mo
     )
     assert answer.status_code == 503 and answer.headers["retry-after"] == "60"
     assert 'lang="fr"' in answer.text and "Service momentanément indisponible" in answer.text
+
+
+async def test_the_list_agrees_with_the_api(sign_in, seeded, make_key, client, sessionmaker):
+    """Each supplier's status in the list is the one `GET /v1/suppliers/{siren}/compliance`
+    gives (the same rules on the same rows), with the same reasons."""
+    from app.compliance.rules import CompliancePolicy
+    from app.keys.models import Role
+
+    headers = await make_key(Role.OFFICER, buyer=seeded.buyer)
+    async with unit_of_work(sessionmaker) as session:
+        rows = await suppliers.supplier_rows(
+            session, seeded.buyer.id, suppliers.SupplierFilters(), policy=CompliancePolicy()
+        )
+    assert len(rows) == len(SUPPLIERS) + 1
+    # (The API reads a foreign supplier by its id as recorded: `hrb 12345` has no path there.)
+    for row in [r for r in rows if r.siren]:
+        answer = await client.get(f"/v1/suppliers/{row.key}/compliance", headers=headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["status"] == row.status.value, row.name
+        assert [r["code"] for r in body["reasons"]] == [r.code for r in row.reasons], row.name
+        assert body["non_compliant_on"] == (
+            row.non_compliant_on.isoformat() if row.non_compliant_on else None
+        )
+
+
+async def test_sorted_by_next_check(sign_in, seeded, sessionmaker):
+    """The soonest check first; a supplier with none planned last."""
+    from datetime import datetime, time
+
+    from app.compliance.evaluation import PARIS
+
+    # Delta (never checked) is due since the notification, ten days ago; Gamma's checks were
+    # due twenty days ago (a source's wait, say): the most overdue first.
+    soon = datetime.combine(TODAY - timedelta(days=20), time(9), PARIS)
+    supplier_id = await _supplier_id(sessionmaker, seeded.sirens["Gamma Services"])
+    async with unit_of_work(sessionmaker) as session:
+        rows = (
+            await session.exec(
+                select(RequirementState).where(RequirementState.supplier_id == supplier_id)
+            )
+        ).all()
+        for row in rows:
+            row.next_due_at = soon
+            session.add(row)
+    client = (await sign_in(buyer=seeded.buyer)).client
+    page = await client.get("/fournisseurs", params={"tri": "verification"})
+    names = _names(page.text)
+    assert names[:2] == ["Gamma Services", "Delta Nouveau"]
+    row = page.text.split(">Gamma Services</a>", 1)[1].split("</tr>", 1)[0]
+    assert date_fr(TODAY - timedelta(days=20)) in row
