@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.types import Scope
 
@@ -80,6 +81,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.aclose()
 
 
+# Operation ids are the handlers' names (verb first, snake_case: a generated client's function
+# names), except where the name alone would not say what the operation does.
+OPERATION_IDS = {"healthz": "get_health", "lookup": "lookup_compliance"}
+
+
+def operation_id(route: APIRoute) -> str:
+    return OPERATION_IDS.get(route.name, route.name)
+
+
 def create_app(
     settings: Settings | None = None, *, client: ApiEntrepriseClient | None = None
 ) -> FastAPI:
@@ -98,6 +108,7 @@ def create_app(
             "Errors are RFC 9457 `application/problem+json` with a stable `code`."
         ),
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         # /docs is served by app/web/apidocs.py from vendored files (no CDN); no ReDoc.
         docs_url=None,
         redoc_url=None,
