@@ -172,7 +172,6 @@ def create_app(
     app.include_router(payments_router)
     app.include_router(imports_router)
     app.include_router(uploads_router)
-    app.include_router(uploads_router)
     install_pages(app)  # the pages in French (app/web/)
     return app
 
