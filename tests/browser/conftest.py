@@ -4,7 +4,7 @@
 PostgreSQL when DATABASE_URL says so — with the demo checked on the built-in sandbox and a second
 buyer (harness.prepare). `browser`: Debian's Chromium. `visit(path, role=…)`: a page opened in a
 fresh context signed in as `role` ("anonymous", "officer", "admin", or "other": the other
-buyer's admin), watching for CSP violations and failed resources.
+buyer's admin, "contractor": a supplier's contact on the portal), watching for CSP violations and failed resources.
 
 Without /usr/bin/chromium the tests skip with a reason; under CI they fail instead.
 Every test and fixture here runs on the session's event loop (Playwright objects live on it).
@@ -26,6 +26,7 @@ ROLES = {
     "officer": harness.OFFICER_EMAIL,
     "admin": harness.ADMIN_EMAIL,
     "other": harness.OTHER_EMAIL,
+    "contractor": harness.CONTRACTOR_EMAIL,  # the supplier's contact, on the portal
 }
 # Recorded before any script of the page runs (DevTools protocol, not subject to the CSP).
 WATCH_CSP = """

@@ -33,10 +33,13 @@ from app.contracts.models import Contract, ContractCreate
 from app.contracts.service import create_contract
 from app.db import make_engine, make_sessionmaker, unit_of_work
 from app.demo import DEMO_BUYER_SIRET, seed_demo
+from app.integrations.sandbox.profiles import DEMO_SIRENS
 from app.runtime import build_runtime
+from app.suppliers.models import Supplier
 from app.suppliers.service import list_suppliers
+from app.users.contractors import invite_contractor
 from app.users.models import User, UserRole
-from app.users.service import invite_user, issue_link
+from app.users.service import invite_user, issue_link, link_url
 from tests.web import oidc_provider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +65,8 @@ OTHER_SUPPLIER_SIREN = "100001007"  # a sandbox company the demo buyer has no co
 ADMIN_EMAIL = "agent@commune-demonstration.fr"  # the demo's own officer (admin rights)
 OFFICER_EMAIL = "acheteur@commune-demonstration.fr"
 OTHER_EMAIL = "agent@autre-rive.fr"
+CONTRACTOR_EMAIL = "gerant@etudes-du-littoral.fr"  # the portal's contact of CONTRACTOR_SIREN
+CONTRACTOR_SIREN = DEMO_SIRENS["out_of_perimeter"]  # URSSAF cannot deliver: it must upload
 
 
 def chromium_missing() -> str | None:
@@ -160,6 +165,17 @@ async def prepare(directory: Path, database_url: str, *, today: date | None = No
             )
             instance.other_contract_id = str(created.contract.id)
         await sweep(rt)
+        async with unit_of_work(rt.sessionmaker) as session:
+            supplier = (
+                await session.exec(select(Supplier).where(Supplier.siren == CONTRACTOR_SIREN))
+            ).one()
+            await invite_contractor(
+                session,
+                email=CONTRACTOR_EMAIL,
+                supplier=supplier,
+                buyer=seeded.buyer,
+                invited_by="Commune de Démonstration",
+            )
         async with rt.sessionmaker() as session:
             policy = policy_from(settings)
             for supplier in await list_suppliers(session, seeded.buyer.id, after=None, limit=1000):
@@ -265,18 +281,16 @@ async def sign_in_link(instance: Instance, email: str) -> str:
     try:
         async with unit_of_work(make_sessionmaker(engine)) as session:
             user = (await session.exec(select(User).where(User.email == email))).one()
-            assert user.buyer_id is not None
-            assert await session.get(Buyer, user.buyer_id) is not None
             token = await issue_link(session, user, minutes=30)
     finally:
         await engine.dispose()
-    return f"{instance.base_url}/connexion/lien/{token}"
+    return link_url(instance.base_url, token, portal=user.role == UserRole.CONTRACTOR)
 
 
 async def resolve(path: str, instance: Instance) -> str:
     """Fill a page's placeholders: {compliant}, {at_risk}, {non_compliant} (a demo supplier's
     SIREN), {contract} (a demo contract's id), {other_siren}, {other_contract} (the other
-    buyer's), {link} (a fresh sign-in token of the demo admin)."""
+    buyer's), {link} (a fresh sign-in token of the demo admin), {portal_link} (the contractor's)."""
     values: dict[str, Any] = {
         "compliant": instance.siren_with("compliant"),
         "at_risk": instance.siren_with("at_risk"),
@@ -287,6 +301,9 @@ async def resolve(path: str, instance: Instance) -> str:
     }
     if "{link}" in path:
         values["link"] = (await sign_in_link(instance, ADMIN_EMAIL)).rsplit("/", 1)[1]
+    if "{portal_link}" in path:
+        link = await sign_in_link(instance, CONTRACTOR_EMAIL)
+        values["portal_link"] = link.rsplit("/", 1)[1]
     return path.format(**values)
 
 
@@ -299,7 +316,7 @@ async def sign_in(context: BrowserContext, link: str) -> Page:
     page = await context.new_page()
     await page.goto(link)
     await page.get_by_role("button", name="Se connecter").click()
-    await page.wait_for_url(lambda url: "/connexion" not in url)
+    await page.wait_for_url(lambda url: "/lien/" not in url)
     return page
 
 
