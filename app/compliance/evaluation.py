@@ -72,7 +72,25 @@ def reason_to_json(reason: Reason) -> dict[str, Any]:
 
 
 def reason_from_json(data: dict[str, Any]) -> Reason:
+    # Stored reasons are `reason_to_json`'s output: built directly, the validator only for
+    # anything else (an older or hand-edited shape).
+    since, requirement = data.get("since"), data.get("requirement")
+    if isinstance(since, str | None) and data.keys() <= _REASON_KEYS:
+        try:
+            return Reason(
+                data["code"],
+                data["message"],
+                date.fromisoformat(since) if since else None,
+                data.get("evidence"),
+                RequirementType(requirement) if requirement else None,
+                data.get("article"),
+            )
+        except (KeyError, ValueError, TypeError):
+            pass
     return _REASON.validate_python(data)
+
+
+_REASON_KEYS = frozenset({"code", "message", "since", "evidence", "requirement", "article"})
 
 
 def result_from_row(

@@ -12,10 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-import sqlalchemy as sa
 from sqlalchemy import and_, func, or_, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -95,13 +94,11 @@ async def live_contracts(
 async def _rows_for(
     session: AsyncSession, pairs: list[Pair] | None
 ) -> dict[Pair, list[RequirementState]]:
-    query = select(RequirementState)
+    query = select(RequirementState)  # None: every row
     if pairs is not None:
         query = query.where(
             tuple_(col(RequirementState.buyer_id), col(RequirementState.supplier_id)).in_(pairs)
         )
-    else:
-        query = query.where(col(RequirementState.active))
     out: dict[Pair, list[RequirementState]] = defaultdict(list)
     for row in (await session.exec(query)).all():
         out[(row.buyer_id, row.supplier_id)].append(row)
@@ -164,9 +161,12 @@ async def sync_pairs(
     today = today_in_paris(now)
     work = _Pass(policy, today)
     contracts: dict[Pair, list[tuple[Contract, Supplier, bool]]] | None = None
-    if pairs is None:
+    every_row: dict[Pair, list[RequirementState]] | None = None
+    if pairs is None:  # the whole table in one read (the rows of ended pairs are few beside)
         contracts = await live_contracts(session, None, today)
-        todo = sorted(set(contracts) | await _active_pairs(session))
+        every_row = await _rows_for(session, None)
+        active = {pair for pair, found in every_row.items() if any(r.active for r in found)}
+        todo = sorted(set(contracts) | active)
     else:
         todo = sorted(set(pairs))
     changed = 0
@@ -176,7 +176,10 @@ async def sync_pairs(
         else:
             live = {pair: contracts[pair] for pair in chunk if pair in contracts}
         needed = {pair: work.requirements(live.get(pair, [])) for pair in chunk}
-        rows = await _rows_for(session, chunk)
+        if every_row is None:
+            rows = await _rows_for(session, chunk)
+        else:
+            rows = {pair: every_row[pair] for pair in chunk if pair in every_row}
         missing = [
             (pair, rtype)
             for pair in chunk
@@ -207,6 +210,7 @@ class _Pass:
         self.policy, self.today = policy, today
         self._needed: dict[tuple[object, ...], dict[RequirementType, list[Contract]]] = {}
         self._dues: dict[tuple[object, ...], tuple[date, date | None]] = {}
+        self._pending: dict[tuple[object, ...], date | None] = {}
         self._results: dict[tuple[object, ...], tuple[RequirementResult, list[dict[str, Any]]]] = {}
 
     def requirements(
@@ -229,6 +233,12 @@ class _Pass:
             due_on = status_due_on(live, self.today)
             found = self._dues[key] = (due_on, status_next_due_on(live, due_on))
         return found
+
+    def pending_due_on(self, live: list[Contract], served: date | None) -> date | None:
+        key = (tuple(id(c) for c in live), served)
+        if key not in self._pending:
+            self._pending[key] = pending_due_on(live, served, self.today)
+        return self._pending[key]
 
     def evaluate(
         self, rtype: RequirementType, row: RequirementState, live: list[Contract]
@@ -260,12 +270,6 @@ class _Pass:
             )
             found = self._results[key] = (result, [reason_to_json(r) for r in result.reasons])
         return found
-
-
-async def _active_pairs(session: AsyncSession) -> set[Pair]:
-    t = RequirementState.__table__  # type: ignore[attr-defined]
-    query = sa.select(t.c.buyer_id, t.c.supplier_id).where(t.c.active).distinct()
-    return {(b, s) for b, s in (await (await session.connection()).execute(query)).all()}
 
 
 async def _insert_missing_rows(
@@ -311,7 +315,8 @@ async def _sync_pair(
     today = today_in_paris(now)
     by_type = {RequirementType(row.requirement): row for row in rows}
     changed = 0
-    was = events.overall_of(rows, work.policy, events.evaluated_on(rows, today))
+    # What the supplier's overall status reads (events): the rows as they were, cheaply kept.
+    was_rows = [_Judged(r.status, r.reasons, r.valid_until, r.active, r.evaluated_on) for r in rows]
     for rtype in needed:
         if rtype not in by_type:
             row = RequirementState(buyer_id=pair[0], supplier_id=pair[1], requirement=rtype)
@@ -325,17 +330,22 @@ async def _sync_pair(
             if row.run_state != RunState.IDLE:
                 row.run_state, row.lease_until = RunState.IDLE, None
         else:
-            row.active = True
+            # Attributes are set only when they change (an ORM set costs, even to the same value).
+            if not row.active:
+                row.active = True
             if row.run_state == RunState.IDLE:
-                _schedule(row, live, today, now)
+                _schedule(row, live, today, now, work)
             result, reasons = work.evaluate(rtype, row, live)
             # A new row's first status ("not checked yet") is not a change worth an event.
             if row.status != result.status and (row.status or result.checked):
                 await record_event(session, row, result.status, reasons, why, now)
             if row.reasons != reasons:
                 row.reasons = list(reasons)
-            row.status, row.valid_until = result.status, result.valid_until
-            if result.status is RequirementStatus.VALID:
+            if row.status != result.status:
+                row.status = result.status
+            if row.valid_until != result.valid_until:
+                row.valid_until = result.valid_until
+            if result.status is RequirementStatus.VALID and row.requested_on is not None:
                 row.requested_on = None  # in order again: the next gap needs a new request
             if row.evaluated_on != today:
                 row.evaluated_on = today
@@ -343,12 +353,35 @@ async def _sync_pair(
             row.updated_at = now
             session.add(row)
             changed += 1
+    rows_now = [
+        _Judged(r.status, r.reasons, r.valid_until, r.active, r.evaluated_on)
+        for r in by_type.values()
+    ]
+    if rows_now == was_rows and all(r.evaluated_on == today for r in was_rows):
+        return changed  # the same rows judged the same day: the same overall status
+    was = events.overall_of(was_rows, work.policy, events.evaluated_on(was_rows, today))  # type: ignore[arg-type]
     after = events.overall_of(list(by_type.values()), work.policy, today)
     await events.supplier_status_changed(session, *pair, was, after, now)
     return changed
 
 
-def _schedule(row: RequirementState, live: list[Contract], today: date, now: datetime) -> None:
+class _Judged(NamedTuple):
+    """What a supplier's overall status reads of a requirement row (`events.overall_of`)."""
+
+    status: RequirementStatus | None
+    reasons: list[dict[str, Any]]
+    valid_until: date | None
+    active: bool
+    evaluated_on: date | None
+
+
+def _schedule(
+    row: RequirementState,
+    live: list[Contract],
+    today: date,
+    now: datetime,
+    work: "_Pass | None" = None,
+) -> None:
     """When this requirement is next fetched.
 
     - At its next due date (the notification, then every six months: D8222-5 C. trav.), or at
@@ -362,13 +395,17 @@ def _schedule(row: RequirementState, live: list[Contract], today: date, now: dat
       (the dossier stays current), once per document.
     The source's own wait (`retry_at`: URSSAF's 48-hour manual review) always comes first.
     """
-    due = pending_due_on(live, row.served_due_on, today)
+    if work is None:
+        due = pending_due_on(live, row.served_due_on, today)
+    else:
+        due = work.pending_due_on(live, row.served_due_on)
     if due is None:
-        row.due_on, row.next_due_at = None, None
+        if row.due_on is not None or row.next_due_at is not None:
+            row.due_on, row.next_due_at = None, None
         return
     if row.due_on != due:
         row.retry_at = None  # a wait belonged to the previous due date
-    row.due_on = due
+        row.due_on = due
     at = start_of(due)
     if due > today and row.last_checked_at is None:
         at = now  # never checked, contract ahead of its notification: check on registration
@@ -378,7 +415,8 @@ def _schedule(row: RequirementState, live: list[Contract], today: date, now: dat
             at = min(at, refresh)
     if row.retry_at is not None and row.retry_at > at:
         at = row.retry_at  # the source asked to come back later (URSSAF manual review: 48 h)
-    row.next_due_at = at
+    if row.next_due_at != at:
+        row.next_due_at = at
 
 
 async def record_event(

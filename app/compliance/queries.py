@@ -51,9 +51,10 @@ from app.compliance.schemas import (
 )
 from app.contracts.models import Contract, ContractHolder, SocialRegime
 from app.contracts.status import Stored, holder_results
+from app.errors import NotFound
 from app.identifiers import SupplierKey, parse_supplier_key
 from app.suppliers.models import Supplier
-from app.suppliers.service import supplier_scope
+from app.suppliers.service import supplier_by_key, supplier_scope
 
 
 def _reasons(reasons: list[Any]) -> list[ReasonPublic]:
@@ -132,27 +133,77 @@ async def supplier_compliance_document(
 ) -> dict[str, Any]:
     """`supplier_compliance` as the plain document the API sends (`render_json`): the same
     judgement, read with one Core query and built once, without a model per row."""
-    t, buyers = _STATES, _BUYERS
-    query = (
-        sa.select(
-            t.c.buyer_id,
-            buyers.c.siret,
-            t.c.requirement,
-            t.c.active,
-            t.c.status,
-            _json_text(t.c.reasons),
-            t.c.valid_until,
-            t.c.document_id,
-            t.c.last_checked_at,
-            t.c.alert,
-            t.c.next_due_at,
-        )
-        .join(buyers, buyers.c.id == t.c.buyer_id)
-        .where(t.c.supplier_id == supplier.id)
-    )
+    t = _STATES
+    query = _state_columns().where(t.c.supplier_id == supplier.id)
     if buyer_id is not None:
         query = query.where(t.c.buyer_id == buyer_id)
     rows = list((await (await session.connection()).execute(query.order_by(t.c.id))).all())
+    ref = {"id": supplier.id, "siren": supplier.siren, "name": supplier.name}
+    return _supplier_document(ref, rows, buyer_id, policy)
+
+
+async def supplier_compliance_for_caller(
+    session: AsyncSession,
+    key: SupplierKey,
+    *,
+    buyer_id: uuid.UUID | None,
+    supplier_id: uuid.UUID | None,
+    policy: CompliancePolicy,
+) -> dict[str, Any]:
+    """The API's route in one round trip: the supplier as `get_supplier_for_caller` finds it
+    (same scope, same 404) and its requirement rows, joined."""
+    t, buyers, s = _STATES, _BUYERS, _SUPPLIERS
+    chosen = supplier_by_key(key)
+    if buyer_id is not None:
+        chosen = chosen.where(col(Supplier.id).in_(supplier_scope(buyer_id)))
+    elif supplier_id is not None:
+        chosen = chosen.where(Supplier.id == supplier_id)
+    one = chosen.with_only_columns(col(Supplier.id)).limit(1).scalar_subquery()
+    on = t.c.supplier_id == s.c.id
+    if buyer_id is not None:
+        on = sa.and_(on, t.c.buyer_id == buyer_id)
+    states = t.join(buyers, buyers.c.id == t.c.buyer_id)
+    query = (
+        sa.select(
+            s.c.id.label("supplier_ref"),
+            s.c.siren.label("supplier_siren"),
+            s.c.name,
+            *_state_columns().selected_columns,
+        )
+        .select_from(s.outerjoin(states, on))
+        .where(s.c.id == one)
+        .order_by(t.c.id)
+    )
+    rows = list((await (await session.connection()).execute(query)).all())
+    if not rows:
+        what = f"de SIREN {key.siren}" if key.siren else f"d'identifiant {key.text}"
+        raise NotFound(f"Aucun fournisseur {what} parmi les vôtres.", code="supplier_not_found")
+    first = rows[0]
+    ref = {"id": first.supplier_ref, "siren": first.supplier_siren, "name": first.name}
+    states_rows = [r for r in rows if r.requirement is not None]
+    return _supplier_document(ref, states_rows, buyer_id, policy)
+
+
+def _state_columns() -> Any:
+    t, buyers = _STATES, _BUYERS
+    return sa.select(
+        t.c.buyer_id,
+        buyers.c.siret,
+        t.c.requirement,
+        t.c.active,
+        t.c.status,
+        _json_text(t.c.reasons),
+        t.c.valid_until,
+        t.c.document_id,
+        t.c.last_checked_at,
+        t.c.alert,
+        t.c.next_due_at,
+    ).join_from(t, buyers, buyers.c.id == t.c.buyer_id)
+
+
+def _supplier_document(
+    ref: dict[str, Any], rows: list[Any], buyer_id: uuid.UUID | None, policy: CompliancePolicy
+) -> dict[str, Any]:
     live = [r for r in rows if r.active] or rows  # ended contracts: their history
     live.sort(key=lambda r: (r.siret, _TYPE_ORDER.get(r.requirement, 99)))
     today = today_in_paris(utcnow())
@@ -172,7 +223,7 @@ async def supplier_compliance_document(
         )
     overall = combine_statuses(_overall(rs, today, policy) for rs in by_buyer.values())
     return {
-        "supplier": {"id": supplier.id, "siren": supplier.siren, "name": supplier.name},
+        "supplier": ref,
         "status": overall.status,
         "status_label": STATUS_LABELS_FR[overall.status],
         "non_compliant_on": overall.non_compliant_on,

@@ -30,7 +30,7 @@ from app.deps import (
     require_roles,
 )
 from app.errors import ServiceUnavailable, ValidationFailed
-from app.identifiers import SupplierId
+from app.identifiers import SupplierId, parse_supplier_key
 from app.keys.models import ApiKey, Role
 from app.pagination import Cursor
 from app.suppliers.service import get_supplier_for_caller
@@ -46,11 +46,12 @@ async def get_supplier_compliance(
     """The supplier's status under the caller's buyer, requirement by requirement, with reasons.
 
     A contractor key reads its own company, with each buyer's requirements (`buyer_siret`)."""
-    supplier = await get_supplier_for_caller(
-        session, siren, buyer_id=caller.buyer_id, supplier_id=caller.supplier_id
-    )
-    document = await queries.supplier_compliance_document(
-        session, supplier, buyer_id=caller.buyer_id, policy=compliance.policy
+    document = await queries.supplier_compliance_for_caller(
+        session,
+        parse_supplier_key(siren),
+        buyer_id=caller.buyer_id,
+        supplier_id=caller.supplier_id,
+        policy=compliance.policy,
     )
     return _json(document)
 

@@ -1,5 +1,6 @@
 """Archiving and reading evidence: the service functions the engine, the API and the CLI share."""
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,7 +18,7 @@ from app.buyers.models import BuyerToken
 from app.common import uuid7
 from app.config import Settings
 from app.documents.crypto import Keyring, associated_data, load_keyring, seal, unseal
-from app.documents.journal import append_journal, canonical_json, format_at
+from app.documents.journal import append_journal, append_journal_many, canonical_json, format_at
 from app.documents.models import Document
 from app.documents.storage import LocalStorage, Storage
 from app.events import hooks as events
@@ -164,6 +166,116 @@ async def _insert(session: AsyncSession, doc: Document) -> Document:
     metrics.ARCHIVE_WRITES.labels("new").inc()
     await events.document_archived(session, doc)
     return doc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToArchive:
+    """One document of a batch: `archive_document`'s arguments."""
+
+    content: bytes
+    media_type: str
+    doc_type: str
+    supplier_id: uuid.UUID
+    buyer_id: uuid.UUID
+    source_endpoint: str | None
+    request_id: str | None
+    uploaded_by: str | None
+    obtained_at: datetime
+    valid_from: date | None
+    valid_until: date | None
+    security_code: str | None
+    sandbox: bool = False
+
+
+async def archive_documents(
+    session: AsyncSession, archive: Archive, items: list[ToArchive]
+) -> list[Document]:
+    """`archive_document` for several documents at once, with the same guarantees: one
+    duplicate check for the batch, the blobs written together (each fsynced before its rename,
+    each directory once, all before any row exists), one journal batch (one lock, one head read,
+    still chained entry by entry). Returns one row per item (the first row for a duplicate)."""
+    digests = [hashlib.sha256(item.content).hexdigest() for item in items]
+    keys = sorted({(item.buyer_id, d) for item, d in zip(items, digests, strict=True)})
+    known: dict[tuple[uuid.UUID, str], Document] = {}
+    for first in range(0, len(keys), 500):
+        pairs = tuple_(col(Document.buyer_id), col(Document.sha256)).in_(keys[first : first + 500])
+        for doc in (await session.exec(select(Document).where(pairs))).all():
+            known[(doc.buyer_id, doc.sha256)] = doc
+    fresh: list[Document] = []
+    blobs: list[tuple[str, bytes]] = []
+    for item, sha256 in zip(items, digests, strict=True):
+        if (item.buyer_id, sha256) in known:
+            metrics.ARCHIVE_WRITES.labels("duplicate").inc()
+            continue
+        doc_id = uuid7()
+        sealed = seal(archive.keyring, item.content, associated_data(doc_id, sha256))
+        blobs.append((blob_name(doc_id), sealed.blob))
+        doc = Document(
+            id=doc_id,
+            doc_type=item.doc_type,
+            supplier_id=item.supplier_id,
+            buyer_id=item.buyer_id,
+            sha256=sha256,
+            size=len(item.content),
+            media_type=item.media_type,
+            source_endpoint=item.source_endpoint,
+            request_id=item.request_id,
+            uploaded_by=item.uploaded_by,
+            obtained_at=item.obtained_at,
+            valid_from=item.valid_from,
+            valid_until=item.valid_until,
+            security_code=item.security_code,
+            sandbox=item.sandbox,
+            key_id=sealed.key_id,
+            wrapped_key=sealed.wrapped_key,
+            journal_seq=0,
+        )
+        known[(item.buyer_id, sha256)] = doc  # the same bytes twice in the batch: one row
+        fresh.append(doc)
+    # The blobs are written while the rows are flushed: nothing is committed before both are
+    # done (the caller commits after this returns), so a blob is still durable before its row
+    # exists, and a failed write fails the unit of work.
+    writing = asyncio.ensure_future(_put_all(archive.storage, blobs))
+    try:
+        if fresh and session.get_bind().dialect.name != "postgresql":
+            await _insert_many(session, fresh)  # SQLite: see archive_document
+        elif fresh:
+            try:
+                async with session.begin_nested():
+                    await _insert_many(session, fresh)
+            except IntegrityError:
+                # Another job archived some of these bytes first: one by one, keeping theirs.
+                await writing
+                for name, _ in blobs:
+                    await archive.storage.delete(name)
+                return [await archive_document(session, archive, **_fields(i)) for i in items]
+    finally:
+        await writing
+    return [known[(item.buyer_id, d)] for item, d in zip(items, digests, strict=True)]
+
+
+async def _put_all(storage: Storage, blobs: list[tuple[str, bytes]]) -> None:
+    put_many = getattr(storage, "put_many", None)
+    if put_many is not None:
+        await put_many(blobs)
+        return
+    for name, blob in blobs:
+        await storage.put(name, blob)
+
+
+def _fields(item: ToArchive) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in ToArchive.__slots__}
+
+
+async def _insert_many(session: AsyncSession, docs: list[Document]) -> None:
+    facts = [(KIND_ARCHIVED, subject_of(d.id), document_facts(d)) for d in docs]
+    for doc, entry in zip(docs, await append_journal_many(session, facts), strict=True):
+        doc.journal_seq = entry.seq
+    session.add_all(docs)
+    await session.flush()
+    for doc in docs:
+        metrics.ARCHIVE_WRITES.labels("new").inc()
+        await events.document_archived(session, doc)
 
 
 async def read_content(archive: Archive, doc: Document) -> bytes:

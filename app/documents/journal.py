@@ -96,22 +96,34 @@ async def append_journal(
     session: AsyncSession, kind: str, subject: str, data: dict[str, Any]
 ) -> JournalEntry:
     """Append one entry (flushed, not committed: it lands with the caller's unit of work)."""
+    return (await append_journal_many(session, [(kind, subject, data)]))[0]
+
+
+async def append_journal_many(
+    session: AsyncSession, items: list[tuple[str, str, dict[str, Any]]]
+) -> list[JournalEntry]:
+    """Append entries in order, each chained to the one before: one lock and one head read for
+    the whole batch (flushed, not committed: they land with the caller's unit of work)."""
     await _lock(session)
     head = await get_head(session)
-    data = json.loads(canonical_json(data))  # what the JSON column will give back
-    seq, at = head.seq + 1, utcnow()
-    entry = JournalEntry(
-        seq=seq,
-        at=at,
-        kind=kind,
-        subject=subject,
-        data=data,
-        prev_hash=head.hash,
-        hash=entry_hash(seq, at, kind, subject, data, head.hash),
-    )
-    session.add(entry)
+    entries = []
+    for kind, subject, data in items:
+        data = json.loads(canonical_json(data))  # what the JSON column will give back
+        seq, at = head.seq + 1, utcnow()
+        entry = JournalEntry(
+            seq=seq,
+            at=at,
+            kind=kind,
+            subject=subject,
+            data=data,
+            prev_hash=head.hash,
+            hash=entry_hash(seq, at, kind, subject, data, head.hash),
+        )
+        entries.append(entry)
+        head = Head(seq, entry.hash)
+    session.add_all(entries)
     await session.flush()
-    return entry
+    return entries
 
 
 async def iter_journal(session: AsyncSession, batch: int = 2000) -> AsyncIterator[JournalEntry]:

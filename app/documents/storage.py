@@ -9,10 +9,12 @@ import builtins
 import os
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 TMP_PREFIX = ".tmp-"
+_WRITERS = 4  # blobs of a batch written at once
 
 
 class BlobNotFound(Exception):
@@ -64,9 +66,31 @@ class LocalStorage:
         return self.root / _check_name(name)
 
     def _put(self, name: str, data: bytes) -> None:
-        target = self.path(name)
-        new_dir = not target.parent.exists()
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._put_many([(name, data)])
+
+    def _put_many(self, items: "builtins.list[tuple[str, bytes]]") -> None:
+        """Each blob: temp file → fsync → rename; then each directory touched fsynced once (the
+        renames are durable before this returns, as with one put)."""
+        dirs: dict[Path, bool] = {}  # directory → created by this call
+        targets = []
+        for name, data in items:
+            target = self.path(name)
+            if target.parent not in dirs:
+                dirs[target.parent] = not target.parent.exists()
+                target.parent.mkdir(parents=True, exist_ok=True)
+            targets.append((target, data))
+        if len(targets) == 1:
+            self._write(*targets[0])
+        else:  # the disk overlaps several fsyncs; each blob keeps its own before its rename
+            with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+                list(pool.map(lambda item: self._write(*item), targets))
+        if self.fsync:
+            for directory, created in dirs.items():
+                _fsync_dir(directory)
+                if created:
+                    _fsync_dir(directory.parent)
+
+    def _write(self, target: Path, data: bytes) -> None:
         tmp = target.with_name(f"{TMP_PREFIX}{target.name}.{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -81,10 +105,6 @@ class LocalStorage:
             raise
         os.close(fd)
         os.replace(tmp, target)
-        if self.fsync:
-            _fsync_dir(target.parent)
-            if new_dir:
-                _fsync_dir(target.parent.parent)
 
     def _get(self, name: str) -> bytes:
         try:
@@ -109,6 +129,10 @@ class LocalStorage:
 
     async def put(self, name: str, data: bytes) -> None:
         await asyncio.to_thread(self._put, name, data)
+
+    async def put_many(self, items: "builtins.list[tuple[str, bytes]]") -> None:
+        """Several blobs in one trip to a thread (a batch of the archive)."""
+        await asyncio.to_thread(self._put_many, items)
 
     async def get(self, name: str) -> bytes:
         return await asyncio.to_thread(self._get, name)
