@@ -171,8 +171,11 @@ async def _buyer(
                 codes.UNKNOWN_BUYER,
                 f"Acheteur de SIRET {siret} inconnu de Vigie (un administrateur peut le créer).",
             )
-        name = (record.buyer_name or f"Acheteur {siret}")[:200]
-        buyer = await create_buyer(session, siret=siret, name=name)
+        name = (record.buyer_name or "").strip()[:200] or f"Acheteur {siret}"
+        try:
+            buyer = await create_buyer(session, siret=siret, name=name)
+        except AppError as exc:  # created meanwhile by another import: read it next time
+            return Problem(exc.code, exc.detail)
     run.buyers[siret] = buyer.id
     return siret, buyer.id
 

@@ -255,3 +255,14 @@ async def test_analyze_runs_after_a_large_import(run_import):
     doc = {"marches": [marche_2019(buyer, f"N-{i}", holder) for i in range(3)]}
     summary = accounted(await run_import(as_stream(doc), analyze_after=2), 3)
     assert summary["created"] == 3  # ANALYZE ran on this backend without error
+
+
+async def test_a_buyer_without_a_usable_name_is_created_under_its_siret(run_import, sessionmaker):
+    buyer, holder = random_siret(), random_siret()
+    record = marche_2019(buyer, "NONAME-1", holder)
+    record["acheteur"]["nom"] = "   "
+    summary = accounted(await run_import(as_stream({"marches": [record]})), 1)
+    assert summary["created"] == 1
+    async with unit_of_work(sessionmaker) as session:
+        created = (await session.exec(select(Buyer).where(Buyer.siret == buyer))).one()
+        assert created.name == f"Acheteur {buyer}"
