@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api_calls.cli import api_entreprise_app
 from app.buyers.cli import token_app
-from app.cli_common import console, run_db, siren_option, siret_option
+from app.cli_common import console, err, run_db, siren_option, siret_option
 from app.compliance.cli import check_command, sweep_command
 from app.config import get_settings
 from app.documents.cli import archive_app
@@ -67,6 +67,14 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Defaults to HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Defaults to PORT")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="WEB_CONCURRENCY",
+            help="uvicorn processes sharing the port (distributed mode, REDIS_URL, beyond 1)",
+        ),
+    ] = 1,
 ) -> None:
     """Start the API, the web pages and (embedded mode) the in-process worker."""
     import uvicorn
@@ -74,11 +82,19 @@ def serve(
     from app.observability import access_log_enabled
 
     settings = get_settings()
+    if workers > 1 and settings.embedded and settings.jobs.autostart is not False:
+        # Each process would run its own job runner and clocks over the same database.
+        err.print(
+            "[red]Error[/red]: several workers need the distributed mode (REDIS_URL and an arq "
+            "worker), or JOBS__AUTOSTART=false."
+        )
+        raise typer.Exit(2)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers,
         log_level=settings.log_level.lower(),
         access_log=access_log_enabled(settings),
     )
