@@ -85,6 +85,8 @@ class SupplierRow:
     non_compliant_on: date | None
     next_check_on: date | None
     gaps: int  # requirements not valid
+    # With the requirement filter: that requirement's own status (None: never evaluated).
+    requirement_status: str | None = None
 
     @property
     def key(self) -> str:
@@ -268,10 +270,20 @@ async def supplier_rows(
                 deadline,
                 next_check,
                 gaps,
+                _status_of(rows, filters.requirement),
             )
         )
     out.sort(key=_sort_key(filters.sort))
     return out
+
+
+def _status_of(rows: list[Any], requirement: RequirementType | None) -> str | None:
+    """The status of `requirement` among one supplier's rows (its active row first)."""
+    if requirement is None:
+        return None
+    mine = [row for row in rows if row[_TYPE] == requirement.value]
+    mine.sort(key=lambda row: not row[_ACTIVE])
+    return str(mine[0][_STATUS] or RequirementStatus.MISSING.value) if mine else None
 
 
 def _sort_key(sort: SupplierSort) -> Any:

@@ -257,6 +257,13 @@ async def test_filters_search_and_sort(sign_in, seeded):
     # The requirement: suppliers that must provide it (a foreign one has its own list).
     assert await names(exigence="foreign_vat") == ["Müller GmbH"]
     assert "Müller GmbH" not in await names(exigence="urssaf_vigilance")
+    # …with that requirement's own status in a column of its own.
+    urssaf = (await client.get("/fournisseurs", params={"exigence": "urssaf_vigilance"})).text
+    assert '<th scope="col">L&#39;attestation de vigilance URSSAF</th>' in urssaf
+    beta = urssaf.split(">Bêta Travaux</a>", 1)[1].split("</tr>", 1)[0]
+    assert "status--non_compliant" in beta and "status--refused" in beta
+    gamma = urssaf.split(">Gamma Services</a>", 1)[1].split("</tr>", 1)[0]
+    assert "status--upstream_pending" in gamma
     # The form shows the filters back; a value outside the choices is a 422 page, not a 500.
     page = await client.get("/fournisseurs", params={"statut": "at_risk", "q": "gam"})
     assert 'value="at_risk" checked' in page.text and 'value="gam"' in page.text
