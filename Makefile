@@ -59,10 +59,16 @@ sweep: install ## Run every check that is due now, in the foreground
 sandbox: install ## Serve the API Entreprise sandbox alone on port 8100
 	$(BIN)/vigie sandbox --port 8100
 
-bench: install ## Run the benchmarks (they print figures)
-	$(BIN)/python bench/upstream_throughput.py
-	$(BIN)/python bench/archive.py
+bench: install ## Run every benchmark beside its anchor (figures: docs/BENCHMARKS.md; needs PostgreSQL)
+	$(BIN)/python bench/reads.py
+	$(BIN)/python bench/recompute.py
+	$(BIN)/python bench/archive.py --count 2000 --database-url $${BENCH_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+	$(BIN)/python bench/archive.py --count 2000
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/upstream_throughput.py
+	$(BIN)/python bench/supplier_pages.py
+	$(BIN)/python bench/events.py
+	$(BIN)/python bench/imports.py
 
 screenshots: install ## Regenerate docs/screenshots/ (dashboard, a non-compliant supplier) in Chromium
 	$(BIN)/python -m tests.browser.screenshots
