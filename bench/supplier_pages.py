@@ -6,8 +6,9 @@
 Seeds one buyer with N suppliers held by contracts of 50 holders and three requirement rows each
 (registration, URSSAF, DGFIP), judged by the rules from a mix of evidence: about 70 % in order,
 10 % with a refused URSSAF attestation, 10 % awaiting upload, 10 % never checked (Core bulk
-inserts). Then times (median and best of `--repeat` runs: the machine may be shared): one page of the list sorted by name, by status,
-filtered by status, searched by name and by SIREN, and the CSV of the whole list. Every page
+inserts). Then times (median and best of `--repeat` runs: the machine may be shared, the load is
+printed) one page of the list sorted by name, by status, filtered by status, searched by name and
+by SIREN, and the CSV of the whole list. Every page
 judges every supplier of the buyer (the status is the rules' judgement, not a column): the
 figures say what that costs. A PostgreSQL URL is used as a server: a database of its own is
 created and dropped.
@@ -15,6 +16,7 @@ created and dropped.
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -174,7 +176,8 @@ async def measure(url: str, buyer_id: uuid.UUID, repeat: int, policy: Compliance
             times.append(time.perf_counter() - started)
     lines = body.count("\r\n")
     print(
-        f"{'CSV of the whole list':32s} {statistics.median(times) * 1000:8.1f} ms  ({lines} lines, {len(body.encode()) // 1024} KiB)"
+        f"{'CSV of the whole list':32s} {_ms(times)}  ({lines} lines, "
+        f"{len(body.encode()) // 1024} KiB)"
     )
     await engine.dispose()
 
@@ -201,6 +204,7 @@ async def main() -> None:
                 f"seeded {args.suppliers} suppliers in {time.perf_counter() - started:.1f} s "
                 f"({'PostgreSQL' if args.database_url else 'SQLite'})"
             )
+            print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
             await measure(url, buyer_id, args.repeat, policy)
         finally:
             if args.database_url:
