@@ -78,6 +78,7 @@ class Form:
 FORMS = [
     Form("anonymous", "/connexion", "Adresse électronique", "pas-une-adresse", "Recevoir un lien"),
     Form("admin", "/parametres", "Adresse électronique", "pas-une-adresse", "Inviter"),
+    Form("anonymous", "/portail/connexion", "Adresse électronique", "a@b", "Recevoir un lien"),
     Form(
         "officer",
         "/fournisseurs/{non_compliant}/depots",
