@@ -17,7 +17,7 @@ from app.events.models import (
 from app.imports.models import ImportRun
 from app.keys.models import ApiKey
 from app.suppliers.models import Supplier
-from app.uploads.models import ContractorInvitation, Upload
+from app.uploads.models import ContractorInvitation, ReminderOptOut, ReminderSending, Upload
 from app.users.models import AccessRequest, SignInLink, User, WebSession
 
 metadata = SQLModel.metadata
@@ -39,6 +39,8 @@ __all__ = [
     "IdempotencyRecord",
     "ImportRun",
     "JournalEntry",
+    "ReminderOptOut",
+    "ReminderSending",
     "RequirementState",
     "SignInLink",
     "StatusEvent",

@@ -30,6 +30,8 @@ from app.imports.tasks import RESUME_SECONDS, resume_imports_job
 from app.integrations.api_entreprise import ApiEntrepriseClient, build_client, build_limiter
 from app.integrations.webhooks import WebhookSender
 from app.jobs import ArqJobQueue, InProcessRunner, JobQueue, Periodic
+from app.uploads.tasks import FUNCTIONS as UPLOAD_FUNCTIONS
+from app.uploads.tasks import send_reminders_job
 
 log = logging.getLogger("vigie")
 
@@ -114,9 +116,10 @@ def in_process_runner(settings: Settings, *, periodic: bool) -> InProcessRunner:
         Periodic(resume_imports_job.__name__, seconds=RESUME_SECONDS),
         Periodic(dispatch_webhooks_job.__name__, seconds=DISPATCH_SECONDS),
         Periodic(purge_events_job.__name__, hourly=True),
+        Periodic(send_reminders_job.__name__, hourly=True),
     )
     return InProcessRunner(
-        {**FUNCTIONS, **IMPORT_FUNCTIONS, **EVENT_FUNCTIONS},
+        {**FUNCTIONS, **IMPORT_FUNCTIONS, **EVENT_FUNCTIONS, **UPLOAD_FUNCTIONS},
         {},  # filled with the runtime's job context once it exists
         max_jobs=jobs.max_jobs,
         max_tries=jobs.max_tries,

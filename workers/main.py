@@ -24,6 +24,8 @@ from app.imports.tasks import RESUME_SECONDS, resume_imports_job
 from app.imports.tasks import TIMEOUT_SECONDS as IMPORT_TIMEOUT
 from app.jobs import ArqJobQueue, arq_job, deserialize_job, serialize_job
 from app.runtime import UnsafeConfiguration, build_runtime, refuse_unsafe_production
+from app.uploads.tasks import JOBS as UPLOAD_JOBS
+from app.uploads.tasks import send_reminders_job
 
 log = logging.getLogger("vigie.worker")
 _settings = get_settings()
@@ -98,6 +100,16 @@ class WorkerSettings:
             minute=set(range(0, 60, RESUME_SECONDS // 60)),
             second=30,
             run_at_startup=True,
+        )
+    ]
+    # The contractors' reminder digests (at most one a day per contact, from 8:00 Paris time).
+    functions += [arq_job(f) for f in UPLOAD_JOBS]
+    cron_jobs += [
+        cron(
+            cast(WorkerCoroutine, arq_job(send_reminders_job)),
+            name="cron:reminders",
+            minute=15,
+            second=0,
         )
     ]
     on_startup = startup

@@ -1,4 +1,4 @@
-"""uploads, contractor_invitations: the contractor portal's documents and invitations
+"""uploads, contractor_invitations, reminder_sendings, reminder_opt_outs: the contractor portal
 
 Revision ID: 0015_uploads
 Revises: 0009_users (and needs 0002_documents: uploads reference archived documents)
@@ -77,9 +77,32 @@ def upgrade() -> None:
     )
     for column in ("user_id", "buyer_id", "supplier_id"):
         op.create_index(f"ix_contractor_invitations_{column}", "contractor_invitations", [column])
+    op.create_table(
+        "reminder_sendings",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("sent_on", sa.Date(), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("legal", sa.Boolean(), nullable=False),
+        sa.Column("at", Aware(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("user_id", "sent_on", name="uq_reminder_sendings_day"),
+    )
+    op.create_index("ix_reminder_sendings_user_id", "reminder_sendings", ["user_id"])
+    op.create_table(
+        "reminder_opt_outs",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("at", Aware(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("user_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("reminder_opt_outs")
+    op.drop_index("ix_reminder_sendings_user_id", "reminder_sendings")
+    op.drop_table("reminder_sendings")
     for column in ("user_id", "buyer_id", "supplier_id"):
         op.drop_index(f"ix_contractor_invitations_{column}", "contractor_invitations")
     op.drop_table("contractor_invitations")

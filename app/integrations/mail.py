@@ -5,7 +5,7 @@ import asyncio
 import logging
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -19,6 +19,8 @@ class Mail:
     to: str
     subject: str
     text: str
+    html: str | None = None  # an HTML alternative to the text
+    headers: dict[str, str] = field(default_factory=dict)  # List-Unsubscribe, …
 
 
 class Mailer:
@@ -35,7 +37,11 @@ class Mailer:
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message["Message-ID"] = make_msgid(domain="vigie")
+        for name, value in mail.headers.items():
+            message[name] = value
         message.set_content(mail.text)
+        if mail.html is not None:
+            message.add_alternative(mail.html, subtype="html")
         return message
 
     def _send(self, message: EmailMessage) -> None:

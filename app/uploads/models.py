@@ -63,3 +63,28 @@ class ContractorInvitation(SQLModel, table=True):
     supplier_id: uuid.UUID = Field(foreign_key="suppliers.id", index=True)
     invited_by: str | None = Field(default=None, max_length=254)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class ReminderSending(SQLModel, table=True):
+    """One reminder digest sent to a contact (at most one a day): what it named, so a gap or
+    an expiry is announced once."""
+
+    __tablename__ = "reminder_sendings"
+    __table_args__ = (sa.UniqueConstraint("user_id", "sent_on", name="uq_reminder_sendings_day"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    sent_on: date
+    items: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    legal: bool = False  # it carried a request for documents (no unsubscribe from those)
+    at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class ReminderOptOut(SQLModel, table=True):
+    """A contact who asked for no more courtesy reminders (expiry notices); the requests for
+    missing documents still reach it."""
+
+    __tablename__ = "reminder_opt_outs"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

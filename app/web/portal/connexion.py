@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import SessionDep
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.integrations.mail import Mailer
 from app.suppliers.models import Supplier
+from app.uploads.reminders import opt_out, user_of_token
 from app.users.contractors import contractor_accounts, portal_sign_in_mail
 from app.users.models import UserRole
 from app.users.service import LINK_PROBLEMS, inspect_link, issue_link, link_url, normalize_email
@@ -116,3 +117,28 @@ async def portal_use_link(request: Request, token: str, session: SessionDep) -> 
     await sign_in(request, response, session, user, method="link")
     set_pending_cookies(request, response)
     return response
+
+
+@router.api_route("/portail/desabonnement/{token}", methods=["GET", "HEAD"])
+async def unsubscribe_page(request: Request, token: str) -> Response:
+    """The link of a reminder's `List-Unsubscribe`: a page with one button."""
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    if user_of_token(secret, token) is None:
+        raise NotFound("Ce lien de désabonnement n'existe pas.")
+    return render(
+        request, "portail/desabonnement.html", {"token": token, "done": False}, headers=LINK_HEADERS
+    )
+
+
+@router.post("/portail/desabonnement/{token}")
+async def unsubscribe(request: Request, token: str, session: SessionDep) -> Response:
+    """One click (RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click`, without cookies):
+    the signed token is the authority, and the only effect is fewer courtesy e-mails."""
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    user_id = user_of_token(secret, token)
+    if user_id is None:
+        raise NotFound("Ce lien de désabonnement n'existe pas.")
+    await opt_out(session, user_id)
+    return render(
+        request, "portail/desabonnement.html", {"token": token, "done": True}, headers=LINK_HEADERS
+    )
