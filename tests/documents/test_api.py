@@ -15,7 +15,7 @@ from app.documents.storage import LocalStorage
 from app.keys.models import Role
 from app.suppliers.models import Supplier
 from tests.documents.conftest import fake_pdf
-from tests.factories import contract_payload, prefix_of, random_siret
+from tests.factories import contract_payload, prefix_of, random_siren, random_siret
 
 
 @pytest.fixture
@@ -92,8 +92,10 @@ async def test_list_is_scoped_to_the_buyer(client, world) -> None:
     assert {d["id"] for d in theirs.json()["items"]} == ids | {str(world["foreign"].id)}
     for key in ("admin",):
         assert (await client.get(url, headers=world[key])).status_code == 404
-    nobody = await client.get("/v1/suppliers/000000000/documents", headers=world["officer"])
+    nobody = await client.get(f"/v1/suppliers/{random_siren()}/documents", headers=world["officer"])
     assert nobody.status_code == 404
+    zeros = await client.get("/v1/suppliers/000000000/documents", headers=world["officer"])
+    assert zeros.status_code == 422  # no company has it (issue 14): not a SIREN at all
 
 
 async def test_metadata_visible_to_owner_404_to_others(client, world) -> None:
