@@ -225,7 +225,7 @@ async def submit_upload(
             "Aucun fournisseur à cette adresse parmi les vôtres.", code="supplier_not_found"
         )
     rtype = parse_requirement(requirement)
-    copies = await choose_buyers(session, policy, supplier, rtype, uploader, sirets or [])
+    # The file first: a refused file writes nothing, not even the planning of `choose_buyers`.
     facts = await inspect_pdf(
         content,
         max_bytes=limits.max_bytes,
@@ -240,6 +240,7 @@ async def submit_upload(
         max_age_months=policy.urssaf_max_age_months,
         security_code=security_code,
     )
+    copies = await choose_buyers(session, policy, supplier, rtype, uploader, sirets or [])
     checks = facts.checks + reading.checks
     if reading.security_code:
         # No URSSAF verification client is configured in this deployment: the officer checks
