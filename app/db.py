@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, String, TypeDecorator, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,9 +65,39 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_idle_connections(engine)
+    return engine
+
+
+# A connection back in the pool within this many seconds is used without a ping: `pool_pre_ping`
+# cost three round trips (BEGIN, ping, ROLLBACK with asyncpg) on every request, more than the
+# request's own query. One idle longer (a restarted server may have closed it) is pinged first.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "connect")
+    def _connected(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(sync, "checkin")
+    def _checked_in(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool drops it and checks out another (SQLAlchemy docs)
+            raise DisconnectionError() from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:

@@ -1,6 +1,7 @@
 """The compliance read side: a supplier's status, a contract's, the gaps (by pages or as a
 streamed CSV), the bulk lookup before a payment run, and small queries for the CLI."""
 
+import functools
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -152,18 +153,60 @@ async def supplier_compliance_for_caller(
 ) -> dict[str, Any]:
     """The API's route in one round trip: the supplier as `get_supplier_for_caller` finds it
     (same scope, same 404) and its requirement rows, joined."""
-    t, buyers, s = _STATES, _BUYERS, _SUPPLIERS
+    if key.siren is not None and buyer_id is not None:  # an officer or an ERP: built once
+        query, params = _officer_query(), {"siren": key.siren, "buyer_id": buyer_id}
+    else:
+        query, params = _caller_query(key, buyer_id, supplier_id), {}
+    rows = list((await (await session.connection()).execute(query, params)).all())
+    if not rows:
+        what = f"de SIREN {key.siren}" if key.siren else f"d'identifiant {key.text}"
+        raise NotFound(f"Aucun fournisseur {what} parmi les vôtres.", code="supplier_not_found")
+    first = rows[0]
+    ref = {"id": first.supplier_ref, "siren": first.supplier_siren, "name": first.name}
+    states_rows = [r for r in rows if r.requirement is not None]
+    return _supplier_document(ref, states_rows, buyer_id, policy)
+
+
+@functools.cache
+def _officer_query() -> Any:
+    """`_caller_query` for a SIREN under a buyer, with bound parameters (`siren`, `buyer_id`)."""
+    t, s = _STATES, _SUPPLIERS
+    holders, contracts = _HOLDERS, _CONTRACTS
+    buyer = sa.bindparam("buyer_id", type_=t.c.buyer_id.type)
+    scope = (
+        sa.select(holders.c.supplier_id)
+        .join(contracts, contracts.c.id == holders.c.contract_id)
+        .where(contracts.c.buyer_id == buyer)
+    )
+    one = (
+        sa.select(s.c.id)
+        .where(s.c.siren == sa.bindparam("siren"), s.c.id.in_(scope))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return _joined(one, buyer)
+
+
+def _caller_query(
+    key: SupplierKey, buyer_id: uuid.UUID | None, supplier_id: uuid.UUID | None
+) -> Any:
     chosen = supplier_by_key(key)
     if buyer_id is not None:
         chosen = chosen.where(col(Supplier.id).in_(supplier_scope(buyer_id)))
     elif supplier_id is not None:
         chosen = chosen.where(Supplier.id == supplier_id)
     one = chosen.with_only_columns(col(Supplier.id)).limit(1).scalar_subquery()
+    return _joined(one, buyer_id)
+
+
+def _joined(one: Any, buyer: Any) -> Any:
+    """The supplier `one` with its requirement rows (under `buyer` when not None), joined."""
+    t, buyers, s = _STATES, _BUYERS, _SUPPLIERS
     on = t.c.supplier_id == s.c.id
-    if buyer_id is not None:
-        on = sa.and_(on, t.c.buyer_id == buyer_id)
+    if buyer is not None:
+        on = sa.and_(on, t.c.buyer_id == buyer)
     states = t.join(buyers, buyers.c.id == t.c.buyer_id)
-    query = (
+    return (
         sa.select(
             s.c.id.label("supplier_ref"),
             s.c.siren.label("supplier_siren"),
@@ -174,14 +217,6 @@ async def supplier_compliance_for_caller(
         .where(s.c.id == one)
         .order_by(t.c.id)
     )
-    rows = list((await (await session.connection()).execute(query)).all())
-    if not rows:
-        what = f"de SIREN {key.siren}" if key.siren else f"d'identifiant {key.text}"
-        raise NotFound(f"Aucun fournisseur {what} parmi les vôtres.", code="supplier_not_found")
-    first = rows[0]
-    ref = {"id": first.supplier_ref, "siren": first.supplier_siren, "name": first.name}
-    states_rows = [r for r in rows if r.requirement is not None]
-    return _supplier_document(ref, states_rows, buyer_id, policy)
 
 
 def _state_columns() -> Any:
@@ -237,6 +272,8 @@ def _supplier_document(
 _STATES = RequirementState.__table__  # type: ignore[attr-defined]
 _BUYERS = Buyer.__table__  # type: ignore[attr-defined]
 _SUPPLIERS = Supplier.__table__  # type: ignore[attr-defined]
+_HOLDERS = ContractHolder.__table__  # type: ignore[attr-defined]
+_CONTRACTS = Contract.__table__  # type: ignore[attr-defined]
 
 
 def _json_text(column: Any) -> Any:
