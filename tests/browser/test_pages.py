@@ -148,8 +148,17 @@ ACTIVE = """() => {
 }"""
 
 
+TOO_WIDE = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return null;
+  return [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > width + 1)
+    .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+}"""
+
+
 @pytest.mark.parametrize(("case", "role"), KEYBOARD_CASES)
-async def test_page_works_with_the_keyboard_alone(
+async def test_page_works_with_the_keyboard_alone_and_at_320_css_pixels(
     visit: Visitor, site: harness.Instance, case: Case, role: str
 ) -> None:
     seen = await open_case(visit, site, case, role)
@@ -178,3 +187,9 @@ async def test_page_works_with_the_keyboard_alone(
     await page.keyboard.press("Enter")
     landed = await page.evaluate(ACTIVE)
     assert landed and landed["tag"] == "main", f"the skip link led to {landed}"
+
+    # Reflow (WCAG 1.4.10, RGAA 10.11): at 320 CSS px nothing makes the page scroll sideways
+    # (a wide table scrolls inside its own .table-wrap).
+    await page.set_viewport_size({"width": 320, "height": 640})
+    overflow = await page.evaluate(TOO_WIDE)
+    assert not overflow, f"{case.path} as {role} scrolls sideways at 320 px: {overflow}"
