@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,33 +100,43 @@ async def admit_agent(session: AsyncSession, agent: Agent, *, auto_approve: bool
         await session.flush()
         return Admission("signed_in", user=user, buyer=buyer)
 
-    request = await _request_for(session, buyer, agent)
-    if request is None:
-        request = AccessRequest(
-            buyer_id=buyer.id,
-            issuer=agent.issuer,
-            subject=agent.subject,
-            email=agent.email,
-            name=agent.name,
-            siret=agent.siret,
-            idp_id=agent.idp_id,
-        )
-        session.add(request)
-        await session.flush()
-        await _journal_request(session, "auth.access_requested", request)
-    elif request.status == AccessStatus.REFUSED:
+    request = await _request_for(session, buyer, agent) or await _new_request(session, buyer, agent)
+    if request is None:  # a concurrent sign-in of the same agent made it first: theirs
+        request = await _request_for(session, buyer, agent)
+        assert request is not None
+    if request.status == AccessStatus.REFUSED:
         return Admission("refused", buyer=buyer, request=request)
-    else:
-        # Pending, or approved once but the account has since moved to another buyer.
-        request.status = AccessStatus.PENDING.value
-        request.email, request.name, request.idp_id = agent.email, agent.name, agent.idp_id
-        request.last_attempt_at = utcnow()
-        session.add(request)
-        await session.flush()
+    # Pending, or approved once but the account has since moved to another buyer.
+    request.status = AccessStatus.PENDING.value
+    request.email, request.name, request.idp_id = agent.email, agent.name, agent.idp_id
+    request.last_attempt_at = utcnow()
+    session.add(request)
+    await session.flush()
     if auto_approve:
         user = await approve_request(session, request, by=None, role=UserRole.OFFICER)
         return Admission("signed_in", user=user, buyer=buyer, request=request)
     return Admission("pending", buyer=buyer, request=request)
+
+
+async def _new_request(session: AsyncSession, buyer: Buyer, agent: Agent) -> AccessRequest | None:
+    """A new pending request (None when a concurrent sign-in of the same agent made it)."""
+    request = AccessRequest(
+        buyer_id=buyer.id,
+        issuer=agent.issuer,
+        subject=agent.subject,
+        email=agent.email,
+        name=agent.name,
+        siret=agent.siret,
+        idp_id=agent.idp_id,
+    )
+    try:
+        async with session.begin_nested():  # (buyer, issuer, subject) is unique
+            session.add(request)
+            await session.flush()
+    except IntegrityError:
+        return None
+    await _journal_request(session, "auth.access_requested", request)
+    return request
 
 
 def _refresh(user: User, agent: Agent) -> None:

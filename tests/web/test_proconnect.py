@@ -360,3 +360,20 @@ def test_production_refuses_a_plain_http_issuer(settings):
     )
     with pytest.raises(ValueError, match="PROCONNECT__ISSUER must be an https"):
         create_app(plain)
+
+
+async def test_two_first_sign_ins_at_once_make_one_request(session, make_buyer):
+    """The second insert of the same (buyer, issuer, sub) — another tab's sign-in that lost the
+    race — is rolled back to its savepoint and reads the winner's request: no 500."""
+    from app.users.access import Agent, _new_request, admit_agent
+
+    buyer = await make_buyer()
+    agent = Agent(ISSUER, "sub-race", "race@ville.example", None, buyer.siret)
+    first = await admit_agent(session, agent, auto_approve=False)
+    assert first.kind == "pending"
+    assert await _new_request(session, buyer, agent) is None  # the unique constraint held
+    again = await admit_agent(session, agent, auto_approve=True)
+    assert again.kind == "signed_in" and again.request is not None
+    assert again.request.id == first.request.id  # type: ignore[union-attr]
+    requests = (await session.exec(select(AccessRequest))).all()
+    assert len(requests) == 1 and requests[0].status == "approved"
