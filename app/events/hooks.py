@@ -15,10 +15,13 @@ from app.compliance.evaluation import reason_to_json, result_from_row
 from app.compliance.models import RequirementState
 from app.compliance.rules import CompliancePolicy, OverallResult, OverallStatus, overall_status
 from app.contracts.models import Contract
+from app.documents.journal import append_journal
 from app.documents.models import Document
 from app.events.models import EventType
 from app.events.service import record_event, supplier_identity
 from app.suppliers.models import Supplier
+
+KIND_SUPPLIER_STATUS_CHANGED = "supplier.status_changed"
 
 
 async def _supplier(session: AsyncSession, supplier_id: uuid.UUID) -> dict[str, Any]:
@@ -84,13 +87,29 @@ async def supplier_status_changed(
         return False
     if before is None and after.status is OverallStatus.NOT_CHECKED:
         return False  # a new holder, not checked yet: no change worth telling
+    old = before.status.value if before is not None else None
+    # Mirrored in the hash-chained journal like a requirement's change; and the journal's lock
+    # comes before the buyer's event number everywhere in the engine (no deadlock between two
+    # checks, or a check and the planning pass, of the same buyer).
+    await append_journal(
+        session,
+        KIND_SUPPLIER_STATUS_CHANGED,
+        f"supplier:{supplier_id}",
+        {
+            "buyer_id": str(buyer_id),
+            "supplier_id": str(supplier_id),
+            "old": old,
+            "new": after.status.value,
+            "reason_codes": [r.code for r in after.reasons],
+        },
+    )
     await record_event(
         session,
         buyer_id,
         EventType.SUPPLIER_STATUS_CHANGED,
         {
             "supplier": await _supplier(session, supplier_id),
-            "old_status": before.status.value if before is not None else None,
+            "old_status": old,
             "new_status": after.status.value,
             "reasons": [reason_to_json(r) for r in after.reasons],
             "non_compliant_on": (

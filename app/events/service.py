@@ -9,14 +9,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.buyers.models import Buyer
-from app.common import utcnow
+from app.common import utcnow, uuid7
 from app.errors import AppError, ValidationFailed, field_error
 from app.events.models import (
     DeliveryState,
@@ -49,18 +49,24 @@ def supplier_identity(supplier: Supplier | None) -> dict[str, Any]:
     }
 
 
-async def _next_seq(session: AsyncSession, buyer_id: uuid.UUID) -> int:
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_DELIVERIES = WebhookDelivery.__table__  # type: ignore[attr-defined]
+_SEQUENCES = EventSequence.__table__  # type: ignore[attr-defined]
+BUYERS_KEY = "vigie.event_buyers"
+
+
+def _next_seq_statement(dialect: str, buyer_id: uuid.UUID) -> Any:
     """The buyer's next event number. The upsert locks the buyer's row until commit
     (PostgreSQL), and SQLite has one writer: numbers are assigned in commit order, gap-free."""
-    table = EventSequence.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(table)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(_SEQUENCES)
         .values(buyer_id=buyer_id, last_seq=1)
-        .on_conflict_do_update(index_elements=["buyer_id"], set_={"last_seq": table.c.last_seq + 1})
-        .returning(table.c.last_seq)
+        .on_conflict_do_update(
+            index_elements=["buyer_id"], set_={"last_seq": _SEQUENCES.c.last_seq + 1}
+        )
+        .returning(_SEQUENCES.c.last_seq)
     )
-    return int((await session.exec(statement)).scalar_one())
 
 
 async def record_event(
@@ -71,34 +77,86 @@ async def record_event(
     *,
     at: datetime | None = None,
 ) -> Event:
-    """Record one event of `buyer_id` in the caller's transaction (flushed, not committed) and
+    """Record one event of `buyer_id` in the caller's transaction (written, not committed) and
     queue it for the buyer's webhooks subscribed to its type. `data` is the event's content
-    (JSON-serialisable); the buyer's SIRET is added as `buyer_siret`."""
+    (JSON-serialisable); the buyer's SIRET is added as `buyer_siret`.
+
+    Core statements on the session's connection, no ORM object: an import records thousands of
+    events in one unit of work (two statements each, three with webhooks)."""
     kind = EventType(type)
-    buyer = await session.get(Buyer, buyer_id)
-    if buyer is None:
-        raise ValueError(f"no buyer {buyer_id}")
+    if session.new:  # a buyer or supplier just added: its row first (foreign keys)
+        await session.flush()
+    siret = await _buyer_siret(session, buyer_id)
+    conn = await session.connection()
+    seq = (await conn.execute(_next_seq_statement(conn.dialect.name, buyer_id))).scalar_one()
     event = Event(
+        id=uuid7(),
         buyer_id=buyer_id,
-        seq=await _next_seq(session, buyer_id),
+        seq=int(seq),
         type=kind.value,
-        data={"buyer_siret": buyer.siret, **data},
+        data={"buyer_siret": siret, **data},
         at=at or utcnow(),
     )
-    session.add(event)
-    endpoints = select(WebhookEndpoint).where(
-        WebhookEndpoint.buyer_id == buyer_id, col(WebhookEndpoint.enabled)
+    await conn.execute(
+        insert(_EVENTS).values(
+            id=event.id,
+            buyer_id=buyer_id,
+            seq=event.seq,
+            type=event.type,
+            data=event.data,
+            at=event.at,
+        )
     )
-    await session.flush()  # the event's row before its deliveries' (foreign key)
-    for endpoint in (await session.exec(endpoints)).all():
-        if subscribed(endpoint, kind.value):
-            session.add(
-                WebhookDelivery(
-                    endpoint_id=endpoint.id, event_id=event.id, next_attempt_at=event.at
-                )
-            )
-    await session.flush()
+    deliveries = [
+        {
+            "id": uuid7(),
+            "endpoint_id": endpoint_id,
+            "event_id": event.id,
+            "state": DeliveryState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": event.at,
+            "log": [],
+            "created_at": event.at,
+        }
+        for endpoint_id, kinds in await _endpoints(session, buyer_id)
+        if not kinds or "*" in kinds or kind.value in kinds
+    ]
+    if deliveries:
+        await conn.execute(insert(_DELIVERIES), deliveries)
     return event
+
+
+async def _buyer_siret(session: AsyncSession, buyer_id: uuid.UUID) -> str:
+    cache: dict[uuid.UUID, str] = session.info.setdefault(BUYERS_KEY, {})
+    if buyer_id not in cache:
+        siret = (await session.exec(select(Buyer.siret).where(Buyer.id == buyer_id))).first()
+        if siret is None:
+            raise ValueError(f"no buyer {buyer_id}")
+        cache[buyer_id] = siret
+    return cache[buyer_id]
+
+
+ENDPOINTS_KEY = "vigie.webhook_endpoints"
+
+
+async def _endpoints(
+    session: AsyncSession, buyer_id: uuid.UUID
+) -> list[tuple[uuid.UUID, list[str]]]:
+    """The buyer's enabled endpoints, read once per unit of work (an import records thousands
+    of events); registering, deleting or enabling one forgets what was read."""
+    cache: dict[uuid.UUID, list[tuple[uuid.UUID, list[str]]]] = session.info.setdefault(
+        ENDPOINTS_KEY, {}
+    )
+    if buyer_id not in cache:
+        query = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+            WebhookEndpoint.buyer_id == buyer_id, col(WebhookEndpoint.enabled)
+        )
+        cache[buyer_id] = [(i, list(e or [])) for i, e in (await session.exec(query)).all()]
+    return cache[buyer_id]
+
+
+def forget_endpoints(session: AsyncSession) -> None:
+    session.info.pop(ENDPOINTS_KEY, None)
 
 
 def subscribed(endpoint: WebhookEndpoint, kind: str) -> bool:

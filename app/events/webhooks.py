@@ -24,7 +24,13 @@ from app.common import utcnow, uuid7
 from app.documents.crypto import Keyring, seal, unseal
 from app.errors import NotFound, ValidationFailed, field_error
 from app.events.models import DeliveryState, Event, EventType, WebhookDelivery, WebhookEndpoint
-from app.events.service import RETENTION, event_public, record_event, subscribed
+from app.events.service import (
+    RETENTION,
+    event_public,
+    forget_endpoints,
+    record_event,
+    subscribed,
+)
 from app.integrations.webhooks import SendResult, UnsafeUrl, WebhookSender
 
 # After the first attempt: within 30 s, then 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (Svix's).
@@ -165,6 +171,7 @@ async def create_endpoint(
     _seal_secret(keyring, endpoint, secret)
     session.add(endpoint)
     await session.flush()
+    forget_endpoints(session)
     return Registered(endpoint, secret)
 
 
@@ -191,6 +198,7 @@ async def delete_endpoint(
     )
     await session.delete(endpoint)
     await session.flush()
+    forget_endpoints(session)
 
 
 async def rotate_secret(
@@ -213,6 +221,7 @@ async def enable_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> N
     endpoint.enabled, endpoint.disabled_reason, endpoint.failing_since = True, None, None
     session.add(endpoint)
     await session.flush()
+    forget_endpoints(session)
 
 
 async def replay(
@@ -398,6 +407,7 @@ async def _disable(session: AsyncSession, endpoint: WebhookEndpoint, now: dateti
     )
     session.add(endpoint)
     await session.flush()
+    forget_endpoints(session)
     await record_event(
         session,
         endpoint.buyer_id,
