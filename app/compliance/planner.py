@@ -440,7 +440,6 @@ async def record_event(
         at=now,
     )
     session.add(event)
-    await events.requirement_status_changed(session, row, new_status, reasons, event.why, now)
     await append_journal(
         session,
         KIND_STATUS_CHANGED,
@@ -455,6 +454,9 @@ async def record_event(
             "why": event.why,
         },
     )
+    # After the journal, as everywhere: its lock, then the buyer's event number (one order, no
+    # deadlock between two checks of the same buyer).
+    await events.requirement_status_changed(session, row, new_status, reasons, event.why, now)
 
 
 # --- claiming and reclaiming ------------------------------------------------------------------
