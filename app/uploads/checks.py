@@ -38,9 +38,10 @@ ACTIVE_KEYS = frozenset(
 ACTIVE_ACTIONS = frozenset(
     {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/GoToE", "/Rendition", "/Sound"}
 )
-# The same names in the raw bytes (objects nobody references still count: a polyglot hides there).
+# The long names in the raw bytes too (an object nobody references still counts: a polyglot hides
+# there). Not the short ones (/JS, /XFA): 9 MB of a scan's image data hold `/JS` by chance.
 _RAW_ACTIVE = re.compile(
-    rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|XFA|RichMedia|ImportData)(?![A-Za-z0-9#])"
+    rb"/(?:JavaScript|Launch|EmbeddedFiles?|RichMedia|ImportData)(?![A-Za-z0-9#])"
 )
 _TRAILING = re.compile(rb"%%EOF[\r\n\s\x00]*\Z")
 
@@ -97,6 +98,13 @@ def sniff(content: bytes, *, max_bytes: int) -> None:
         raise refuse(
             "invalid_pdf",
             "Ce PDF est incomplet ou suivi d'autres données : déposez le fichier d'origine.",
+        )
+    if b"startxref" not in content[-1024:]:
+        # A PDF ends with `startxref`, its offset and `%%EOF` (PDF 32000-1 §7.5.5); without them
+        # the parser would search the whole file backwards, line by line (seconds for 10 MB).
+        raise refuse(
+            "invalid_pdf",
+            "Ce PDF est incomplet (sa fin manque) : déposez le fichier d'origine.",
         )
     if _RAW_ACTIVE.search(content):
         raise _active()
