@@ -598,6 +598,8 @@ async def lookup_documents(
         )
 
     today = today_in_paris(utcnow())
+    stored: dict[tuple[Any, ...], RequirementResult] = {}
+    overalls: dict[tuple[Any, ...], tuple[list[RequirementResult], OverallResult]] = {}
     out: list[dict[str, Any]] = []
     for sent in sirens:
         if sent in refused:
@@ -611,8 +613,20 @@ async def lookup_documents(
             out.append(_lookup_document(key.text, False))
             continue
         live = [r for r in found if r.active] or found
-        results = [_result(r.status, r.reasons, r.valid_until, policy) for r in live]
-        overall = _overall(results, today, policy)
+        # Suppliers share their stored inputs (never checked, the same dates): judged once each.
+        inputs = tuple((r.status, r.reasons, r.valid_until) for r in live)
+        judged = overalls.get(inputs)
+        if judged is None:
+            results = []
+            for status, reasons, valid_until in inputs:
+                result = stored.get((status, reasons, valid_until))
+                if result is None:
+                    result = stored[(status, reasons, valid_until)] = _result(
+                        status, reasons, valid_until, policy
+                    )
+                results.append(result)
+            judged = overalls[inputs] = (results, _overall(results, today, policy))
+        results, overall = judged
         document = _lookup_document(key.text, True, overall)
         document["requirements"] = [
             {
