@@ -41,12 +41,23 @@ def _resolve(value: str) -> str:
     return INTERPOLATION.sub(sub, value)
 
 
+def _aliases(field: Any) -> set[str]:
+    """A field's validation aliases (`SMTP__FROM` is the field `sender`, alias `from`)."""
+    alias = field.validation_alias
+    choices = getattr(alias, "choices", None)
+    if choices is not None:
+        return {c for c in choices if isinstance(c, str)}
+    return {alias} if isinstance(alias, str) else set()
+
+
 def _settings_field(name: str) -> bool:
     """Does the variable map onto a Settings field (VAR__FIELD → nested group)?"""
     model: type[BaseModel] = Settings
     parts = name.lower().split("__")
     for i, part in enumerate(parts):
-        field = model.model_fields.get(part)
+        field = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if _aliases(f) & {part}), None
+        )
         if field is None:
             return False
         annotation = field.annotation

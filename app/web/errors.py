@@ -24,7 +24,15 @@ TITLES = {
 
 
 def handles(request: Request) -> bool:
-    return is_page_path(request.url.path)
+    """A page's error is a page: on a route of the pages (they are left out of the OpenAPI
+    document), or, where no route matched, for a browser (`Accept: text/html`). An API client
+    keeps problem+json everywhere else, even outside `/v1`."""
+    if not is_page_path(request.url.path):
+        return False
+    route = request.scope.get("route")
+    if route is not None and hasattr(route, "include_in_schema"):
+        return route.include_in_schema is False
+    return "text/html" in request.headers.get("accept", "")
 
 
 def render_error(

@@ -201,8 +201,14 @@ async def test_pages_carry_a_strict_policy_and_the_api_stays_json(browser, sign_
     assert '<html lang="fr">' in page.text and "<title>Connexion — Vigie</title>" in page.text
     api = await browser.get("/v1/nope")
     assert api.headers["content-type"].startswith("application/problem+json")
-    missing = await browser.get("/nulle-part")
+    missing = await browser.get("/nulle-part", headers={"Accept": "text/html,*/*;q=0.8"})
     assert missing.status_code == 404 and "Page introuvable" in missing.text
+    # An API client outside /v1 still gets problem+json.
+    assert (
+        (await browser.get("/nulle-part"))
+        .headers["content-type"]
+        .startswith("application/problem+json")
+    )
     css = await browser.get("/static/vigie.css")
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
 
