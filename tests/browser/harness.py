@@ -56,8 +56,9 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# WCAG 2.1 A and AA, and the RGAA 4 criteria axe-core tags (axe-core >= 4.11).
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "RGAAv4"]
+# WCAG 2.1 A and AA, the RGAA 4 criteria axe-core tags (axe-core >= 4.11), and axe's best
+# practices (heading order, one main landmark, content inside landmarks…).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "RGAAv4", "best-practice"]
 
 OTHER_BUYER_NAME = "Syndicat des Eaux de l'Autre Rive"
 OTHER_BUYER_SIRET = "21980000000016"  # fictional, Luhn-valid (SIREN and SIRET)

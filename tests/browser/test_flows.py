@@ -164,3 +164,21 @@ async def test_the_browser_enforces_the_content_security_policy(visit: Visitor):
     violations = await seen.csp_violations()
     assert any(v.startswith("script-src") for v in violations), violations
     assert any(v.startswith("style-src") for v in violations), violations
+
+
+async def test_axe_finds_what_it_must_on_a_vigie_page(visit: Visitor):
+    """The harness can fail: broken markup added to a real page is reported, rule by rule."""
+    seen = await visit("/mentions-legales")
+    page = seen.page
+    await page.evaluate(
+        """() => {
+      const main = document.querySelector("main");
+      main.insertAdjacentHTML("beforeend",
+        '<h4>Titre sauté</h4><img src="/static/favicon.svg">'
+        + '<input type="text" name="sans-etiquette"><a href="/x"></a>');
+    }"""
+    )
+    found = {v["id"] for v in await harness.axe_violations(page)}
+    assert {"heading-order", "image-alt", "label", "link-name"} <= found, found
+    rgaa = await page.evaluate("axe.getRules(['RGAAv4']).length")
+    assert rgaa > 20, "axe-core has no RGAA-tagged rules: update tests/browser/vendor/"
