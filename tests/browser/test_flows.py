@@ -182,3 +182,20 @@ async def test_axe_finds_what_it_must_on_a_vigie_page(visit: Visitor):
     assert {"heading-order", "image-alt", "label", "link-name"} <= found, found
     rgaa = await page.evaluate("axe.getRules(['RGAAv4']).length")
     assert rgaa > 20, "axe-core has no RGAA-tagged rules: update tests/browser/vendor/"
+
+
+async def test_a_form_with_a_forged_token_gets_the_403_page(visit: Visitor):
+    seen = await visit("/parametres", role="admin")
+    page = seen.page
+    await page.evaluate(
+        """() => document.querySelectorAll('input[name="csrf_token"]')
+            .forEach((field) => { field.value = "forge"; })"""
+    )
+    async with page.expect_navigation() as navigation:
+        await page.get_by_role("button", name="Créer la clé").click()
+    answer = await navigation.value
+    assert answer is not None and answer.status == 403
+    await expect(page.locator("h1")).to_have_text("Accès refusé")
+    await expect(page.locator("main")).to_contain_text("Rechargez la page")
+    violations = await harness.axe_violations(page)
+    assert not violations, harness.describe(violations)
