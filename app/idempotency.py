@@ -16,6 +16,7 @@ the routes; its records live beside the events (`IdempotencyRecord`).
 import hashlib
 import json
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,16 +44,21 @@ KEEP = timedelta(hours=72)
 ABANDONED = timedelta(minutes=5)  # a "running" record this old belonged to a dead process
 MAX_KEY_CHARS = 255
 MAX_STORED_BYTES = 5 * 1024 * 1024
+SPOOL_BYTES = 1024 * 1024  # a larger body waits on disk while the first answer is computed
+CHUNK_BYTES = 64 * 1024
 NOT_KEPT = {401, 429}  # nothing was done: a retry runs again
 DROPPED_HEADERS = {b"x-request-id", b"date", b"server", b"set-cookie", b"content-length"}
 PROBLEM_BASE = "https://vigie.example/problems/"
 
 
 def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    """What identifies a request: method, path, query and the body's SHA-256."""
     digest = hashlib.sha256()
-    for part in (method.encode(), path.encode(), query, body):
+    for part in (method.encode(), path.encode(), query):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
+    digest.update(len(body).to_bytes(8, "big"))
+    digest.update(hashlib.sha256(body).digest())
     return digest.hexdigest()
 
 
@@ -91,8 +97,21 @@ class IdempotencyMiddleware:
                 "ASCII imprimables (un UUID, par exemple).",
             )
             return
-        body, receive = await _read_body(receive)
-        print_ = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
+        print_, receive, close = await _read_body(
+            receive,
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            _boundary(headers),
+        )
+        try:
+            await self._handle(scope, receive, send, token, key, print_)
+        finally:
+            close()
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, token: str, key: str, print_: str
+    ) -> None:
         sessionmaker = scope["app"].state.sessionmaker
         owner = hash_key(token)
         now = utcnow()
@@ -170,26 +189,78 @@ def _bearer(value: bytes) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    chunks = []
+async def _read_body(
+    receive: Receive, method: str, path: str, query: bytes, boundary: bytes | None = None
+) -> tuple[str, Receive, Callable[[], None]]:
+    """Read the body once, hashing it as it comes, into a spooled file (a large upload goes to
+    disk, not memory), and hand the app a `receive` that gives it back by chunks. Returns the
+    request's fingerprint, that `receive`, and what closes the spool."""
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by the caller)
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        spool.write(message.get("body", b""))
         more = message.get("more_body", False)
-    body = b"".join(chunks)
-    sent = False
+    size = spool.tell()
+    spool.seek(0)
+    digest.update(size.to_bytes(8, "big"))
+    digest.update(_body_hash(spool, boundary))
+    spool.seek(0)
+    done = False
 
     async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        nonlocal done
+        if done:
+            return await receive()
+        chunk = spool.read(CHUNK_BYTES)
+        done = spool.tell() >= size
+        return {"type": "http.request", "body": chunk, "more_body": not done}
 
-    return body, replay
+    return digest.hexdigest(), replay, spool.close
+
+
+def _body_hash(spool: Any, boundary: bytes | None) -> bytes:
+    """The body's SHA-256; a multipart body's with its boundary masked (a client's retry draws a
+    new random boundary around the same fields and file)."""
+    digest = hashlib.sha256()
+    if not boundary:
+        while chunk := spool.read(CHUNK_BYTES):
+            digest.update(chunk)
+        return digest.digest()
+    carry = b""
+    while True:
+        chunk = spool.read(CHUNK_BYTES)
+        buffer = carry + chunk
+        if not chunk:
+            digest.update(buffer.replace(boundary, b"-"))
+            return digest.digest()
+        # Occurrences starting before `cut` end inside the buffer; later ones wait for more.
+        cut = len(buffer) - (len(boundary) - 1)
+        out, start = bytearray(), 0
+        while (found := buffer.find(boundary, start)) != -1 and found < cut:
+            out += buffer[start:found] + b"-"
+            start = found + len(boundary)
+        end = max(cut, start)
+        out += buffer[start:end]
+        digest.update(out)
+        carry = buffer[end:]
+
+
+def _boundary(headers: dict[bytes, bytes]) -> bytes | None:
+    kind, _, params = headers.get(b"content-type", b"").partition(b";")
+    if kind.strip().lower() != b"multipart/form-data":
+        return None
+    for param in params.split(b";"):
+        name, _, value = param.strip().partition(b"=")
+        if name.lower() == b"boundary" and value:
+            return value.strip(b'"')
+    return None
 
 
 async def _record(session: AsyncSession, owner: str, key: str) -> IdempotencyRecord | None:

@@ -3,6 +3,7 @@ request answered 409, keys scoped to the API key."""
 
 import hashlib
 import json
+from pathlib import Path
 
 from sqlmodel import func, select
 
@@ -93,3 +94,25 @@ async def test_an_unreadable_key_is_a_400(client, tenant):
     headers = {**tenant.headers, "Idempotency-Key": "x" * 300}
     r = await client.post("/v1/contracts", json=contract_payload(), headers=headers)
     assert_problem(r, 400, "invalid_idempotency_key")
+
+
+async def test_a_large_upload_repeated_is_one_import(client, tenant, sessionmaker):
+    """The body is spooled and given back to the route by chunks: a file of several hundred
+    kilobytes arrives whole, and its retry is the first answer again."""
+    from app.imports.models import ImportRun
+
+    lines = (Path(__file__).parents[2] / "docs" / "import-example.csv").read_text().splitlines()
+    body = "\n".join([lines[0], *(lines[1:] * 1500)]).encode()
+    assert len(body) > 300_000
+    headers = {**tenant.headers, "Idempotency-Key": "upload-1"}
+    files = {"file": ("marches.csv", body, "text/csv")}
+    first = await client.post("/v1/imports", files=files, data={"dry_run": "true"}, headers=headers)
+    assert first.status_code == 202, first.text
+    again = await client.post("/v1/imports", files=files, data={"dry_run": "true"}, headers=headers)
+    assert again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"]
+    async with unit_of_work(sessionmaker) as session:
+        rows = (
+            await session.exec(select(ImportRun).where(ImportRun.buyer_id == tenant.buyer.id))
+        ).all()
+    assert len(rows) == 1 and rows[0].size == len(body)
