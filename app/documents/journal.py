@@ -86,10 +86,10 @@ async def _lock(session: AsyncSession) -> None:
 
 
 async def get_head(session: AsyncSession) -> Head:
-    row = (
-        await session.exec(select(JournalEntry).order_by(col(JournalEntry.seq).desc()).limit(1))
-    ).first()
-    return Head(row.seq, row.hash) if row else Head(0, GENESIS_HASH)
+    # Two columns, not the entry (its JSON decoded for nothing): read on every append.
+    query = select(JournalEntry.seq, JournalEntry.hash).order_by(col(JournalEntry.seq).desc())
+    row = (await session.exec(query.limit(1))).first()
+    return Head(row[0], row[1]) if row else Head(0, GENESIS_HASH)
 
 
 async def append_journal(
