@@ -8,7 +8,7 @@ export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format migrate sweep sandbox bench screenshots clean
+.PHONY: help install run test test-fast lint format migrate sweep sandbox bench screenshots proof clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +72,13 @@ bench: install ## Run every benchmark beside its anchor (figures: docs/BENCHMARK
 
 screenshots: install ## Regenerate docs/screenshots/ (dashboard, a non-compliant supplier) in Chromium
 	$(BIN)/python -m tests.browser.screenshots
+
+proof: install ## The long reliability runs of docs/RELIABILITY.md (minutes; needs PostgreSQL + Redis)
+	$(BIN)/python bench/proof.py all
+	SCHEMATHESIS_EXAMPLES=60 $(BIN)/pytest -q -s -p no:randomly tests/api/test_schemathesis.py
+	SCHEMATHESIS_EXAMPLES=30 DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+		$(BIN)/pytest -q -s -p no:randomly tests/api/test_schemathesis.py tests/workers tests/test_reconciler.py
 
 clean: ## Remove the virtual environment and local data (var/)
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache
