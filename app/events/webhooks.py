@@ -283,7 +283,7 @@ async def list_deliveries(
 # --- the queue's side ---------------------------------------------------------------------------
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 200) -> list[uuid.UUID]:
+async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 500) -> list[uuid.UUID]:
     """Mark due deliveries `sending` with a lease and return their ids (one job each). A lease
     run out (a dead worker) makes a delivery due again: at-least-once."""
     await session.exec(
