@@ -235,3 +235,26 @@ async def test_the_guard_runs_at_delivery_time():
     )
     await sender.aclose()
     assert not result.ok and (result.error or "").startswith("unsafe_url") and calls == []
+
+
+async def test_rotating_the_master_key_keeps_the_webhook_secrets(
+    client, make_buyer, make_key, app, sessionmaker
+):
+    from app.documents.archive import Archive, rotate_keys
+    from app.documents.crypto import Keyring, new_master_key
+
+    headers = await make_key(Role.ERP, buyer=await make_buyer())
+    created = await _register(client, headers)
+    rotated_secret = (
+        await client.post(f"/v1/webhooks/{created['id']}/rotate-secret", headers=headers)
+    ).json()["secret"]
+    archive = app.state.archive
+    rotated = Archive(archive.storage, Keyring([new_master_key("k2"), *archive.keyring.keys]))
+    async with unit_of_work(sessionmaker) as session:
+        await rotate_keys(session, rotated)
+    only_new = Keyring([rotated.keyring.current])  # the old master key retired
+    async with unit_of_work(sessionmaker) as session:
+        endpoint = await session.get(WebhookEndpoint, uuid.UUID(created["id"]))
+        assert endpoint is not None and endpoint.key_id == "k2" == endpoint.previous_key_id
+        secrets = webhooks.signing_secrets(only_new, endpoint, utcnow())
+    assert secrets == [rotated_secret, created["secret"]]
