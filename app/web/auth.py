@@ -45,7 +45,10 @@ def safe_next(target: str | None) -> str:
 
 def limiter(request: Request) -> AttemptLimiter:
     if getattr(request.app.state, "attempts", None) is None:
-        request.app.state.attempts = AttemptLimiter(request.app.state.redis)
+        # Under the queue's name, like the upstream limiter's keys: two instances (or two test
+        # runs) sharing a Redis never count each other's attempts.
+        prefix = f"{request.app.state.settings.jobs.queue_name}:attempts"
+        request.app.state.attempts = AttemptLimiter(request.app.state.redis, prefix=prefix)
     return request.app.state.attempts
 
 

@@ -2,6 +2,7 @@
 (cookies, forms, redirects). The same flow runs in Chromium in tests/browser/."""
 
 import re
+import uuid
 from datetime import timedelta
 from email import message_from_bytes
 
@@ -256,3 +257,28 @@ async def test_the_api_documentation_is_served_without_a_cdn(browser):
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert (await browser.get("/openapi.json")).status_code == 200
     assert (await browser.get("/redoc")).status_code == 404
+
+
+async def test_link_requests_are_counted_in_redis_across_processes(redis_url):
+    """Two processes of one instance (same Redis, same queue name) count together; another
+    instance on the same Redis counts apart."""
+    from redis.asyncio import Redis
+
+    from app.web.ratelimit import AttemptLimiter
+
+    redis = Redis.from_url(redis_url)
+    try:
+        name = f"vigie:test:{uuid.uuid4().hex[:8]}:attempts"
+        first, second = AttemptLimiter(redis, prefix=name), AttemptLimiter(redis, prefix=name)
+        other = AttemptLimiter(redis, prefix=name + "-autre")
+        hits = [
+            await (first if i % 2 else second).hit("email", "a@b.fr", limit=3, window=60)
+            for i in range(4)
+        ]
+        assert hits == [True, True, True, False]
+        assert await other.hit("email", "a@b.fr", limit=3, window=60)
+        keys = [k.decode() async for k in redis.scan_iter(f"{name}:*")]
+        assert keys and all("a@b.fr" not in k for k in keys)  # the address is hashed
+        assert 0 < await redis.ttl(keys[0]) <= 60
+    finally:
+        await redis.aclose()
