@@ -1,3 +1,4 @@
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -131,6 +132,15 @@ class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
                     "(hors FR : une entreprise française s'identifie par son SIREN) et un nom.",
                 )
             self.country = country
+            # As addresses name it (`/v1/suppliers/DEHRB12345`): letters and digits, upper case
+            # (`hrb 12345` typed in an ERP would otherwise be a supplier nobody can reach).
+            self.foreign_id = re.sub(r"[^0-9A-Za-z]", "", self.foreign_id).upper()
+            if not self.foreign_id:
+                raise PydanticCustomError(
+                    "invalid_holder",
+                    "L'identifiant d'une entreprise étrangère doit contenir des lettres ou des "
+                    "chiffres.",
+                )
             if self.social_regime != SocialRegime.GENERAL:
                 raise PydanticCustomError(
                     "invalid_holder",

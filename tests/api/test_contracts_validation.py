@@ -125,7 +125,8 @@ async def test_foreign_holder_accepted(client, tenant):
     )
     assert r.status_code == 201, r.text
     out = r.json()["holders"][0]
-    assert (out["country"], out["foreign_id"], out["siren"]) == ("DE", "HRB 12345", None)
+    # Normalised as an address names it (/v1/suppliers/DEHRB12345).
+    assert (out["country"], out["foreign_id"], out["siren"]) == ("DE", "HRB12345", None)
 
 
 @pytest.mark.parametrize("cpv", ["4521", "45210000-22", "ABCDEFGH", "452100000"])

@@ -83,3 +83,24 @@ async def test_contractor_sees_only_itself(client, tenant, make_key):
 
 async def test_bad_siren_path(client, tenant):
     assert_problem(await client.get("/v1/suppliers/12345", headers=tenant.headers), 422)
+
+
+async def test_a_foreign_id_typed_with_spaces_is_reachable_by_its_address(client, tenant):
+    """`hrb 12345` as an ERP types it is `DEHRB12345` in an address: one supplier, reachable."""
+    typed = await _post(
+        client, tenant.headers, {"foreign_id": "hrb 12345", "country": "DE", "name": "Bau GmbH"}
+    )
+    again = await _post(
+        client, tenant.headers, {"foreign_id": "HRB-12345", "country": "de", "name": "Bau GmbH"}
+    )
+    assert typed["holders"][0]["foreign_id"] == "HRB12345"
+    assert typed["holders"][0]["supplier_id"] == again["holders"][0]["supplier_id"]
+    for key in ("DEHRB12345", "dehrb12345"):
+        r = await client.get(f"/v1/suppliers/{key}", headers=tenant.headers)
+        assert r.status_code == 200, r.text
+    bad = await client.post(
+        "/v1/contracts",
+        json=contract_payload(holders=[{"foreign_id": " - ", "country": "DE", "name": "X"}]),
+        headers=tenant.headers,
+    )
+    assert bad.status_code == 422
