@@ -9,6 +9,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import and_, insert, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,7 +32,12 @@ from app.contracts.models import (
 from app.contracts.queries import holder_rows, to_public
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.events import hooks as events
+from app.suppliers.models import Supplier
 from app.suppliers.service import ensure_supplier
+
+_CONTRACTS = Contract.__table__  # type: ignore[attr-defined]
+_HOLDERS = ContractHolder.__table__  # type: ignore[attr-defined]
+_SUPPLIERS = Supplier.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -158,15 +166,11 @@ async def _set_holders(session: AsyncSession, contract: Contract, holders: list[
     await session.flush()
 
 
-async def create_contract(
-    session: AsyncSession,
-    buyer_id: uuid.UUID,
-    data: ContractCreate,
-    *,
-    threshold: Decimal,
-    policy: CompliancePolicy | None = None,
-) -> Saved:
-    policy = policy or CompliancePolicy()
+def new_contract(
+    buyer_id: uuid.UUID, data: ContractCreate, *, threshold: Decimal
+) -> tuple[Contract, list[HolderIn]]:
+    """What a contract row is, before any write: `data` checked (threshold, dates, holders) and
+    the row with its end and content hash, and its holders. `ValidationFailed` otherwise."""
     _check_amount(data.amount_ht, threshold)
     ends_on = _resolve_end(data.notified_on, data.ends_on, data.duration_months)
     holders = _dedupe(data.holders)
@@ -184,6 +188,100 @@ async def create_contract(
         content_hash="",
     )
     contract.content_hash = _content_hash(contract, holders)
+    return contract, holders
+
+
+def _supplier_key(holder: HolderIn) -> tuple[str | None, ...]:
+    return (holder.siren,) if holder.siren else (holder.country, holder.foreign_id)
+
+
+async def _suppliers_of(
+    session: AsyncSession, holders: list[HolderIn]
+) -> dict[tuple[str | None, ...], Supplier]:
+    """The suppliers of `holders`, read in one query, the missing ones inserted in one statement
+    (a concurrent insert of the same company is no error: it is read back), as `ensure_supplier`
+    does one at a time (a name learnt fills an empty one)."""
+    wanted = {_supplier_key(h): h for h in holders}
+    sirens = [k[0] for k in wanted if len(k) == 1]
+    foreign = [k for k in wanted if len(k) == 2]
+
+    async def read() -> dict[tuple[str | None, ...], Supplier]:
+        found: dict[tuple[str | None, ...], Supplier] = {}
+        for i in range(0, len(sirens), 1000):
+            query = select(Supplier).where(col(Supplier.siren).in_(sirens[i : i + 1000]))
+            found |= {(s.siren,): s for s in (await session.exec(query)).all()}
+        if foreign:
+            query = select(Supplier).where(
+                or_(
+                    *(
+                        and_(col(Supplier.country) == c, col(Supplier.foreign_id) == f)
+                        for c, f in foreign
+                    )
+                )
+            )
+            found |= {(s.country, s.foreign_id): s for s in (await session.exec(query)).all()}
+        return found
+
+    found = await read()
+    missing = [h for k, h in wanted.items() if k not in found]
+    if missing:
+        conn = await session.connection()
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        rows = [
+            Supplier(
+                siren=h.siren, foreign_id=h.foreign_id, country=h.country, name=h.name
+            ).model_dump()
+            for h in missing
+        ]
+        await conn.execute(insert(_SUPPLIERS).on_conflict_do_nothing(), rows)
+        found = await read()
+    for key, holder in wanted.items():
+        supplier = found[key]
+        if holder.name and not supplier.name:
+            supplier.name = holder.name
+            session.add(supplier)
+    return found
+
+
+async def insert_new_contracts(
+    session: AsyncSession, new: list[tuple[Contract, list[HolderIn]]]
+) -> None:
+    """Write contracts from `new_contract` that no row holds yet, in a few statements whatever
+    their number: their suppliers, the rows, their holders, one `contract.created` event each
+    (numbered as if created one by one, in the list's order). An `IntegrityError` (a reference
+    taken meanwhile) leaves the caller to roll back and create them one by one."""
+    if not new:
+        return
+    await session.flush()  # buyers or suppliers just added: their rows first (foreign keys)
+    suppliers = await _suppliers_of(session, [h for _, holders in new for h in holders])
+    await session.flush()
+    conn = await session.connection()
+    await conn.execute(insert(_CONTRACTS), [c.model_dump() for c, _ in new])
+    holder_rows_ = [
+        {
+            "contract_id": contract.id,
+            "supplier_id": suppliers[_supplier_key(h)].id,
+            "siret": h.siret,
+            "social_regime": h.social_regime,
+            "code_tiers": h.code_tiers,
+        }
+        for contract, holders in new
+        for h in holders
+    ]
+    await conn.execute(insert(_HOLDERS), holder_rows_)
+    await events.contracts_created(session, [c for c, _ in new])
+
+
+async def create_contract(
+    session: AsyncSession,
+    buyer_id: uuid.UUID,
+    data: ContractCreate,
+    *,
+    threshold: Decimal,
+    policy: CompliancePolicy | None = None,
+) -> Saved:
+    policy = policy or CompliancePolicy()
+    contract, holders = new_contract(buyer_id, data, threshold=threshold)
     existing = await _by_reference(session, buyer_id, data.reference)
     if existing is None:
         try:

@@ -18,7 +18,7 @@ from app.contracts.models import Contract
 from app.documents.journal import append_journal
 from app.documents.models import Document
 from app.events.models import EventType
-from app.events.service import record_event, supplier_identity
+from app.events.service import record_event, record_events, supplier_identity
 from app.suppliers.models import Supplier
 
 KIND_SUPPLIER_STATUS_CHANGED = "supplier.status_changed"
@@ -148,17 +148,31 @@ async def contract_changed(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """`contract.created`, or `contract.updated` with its changes (`[before, after]` per field)."""
-    data: dict[str, Any] = {
+    data = _contract_data(contract)
+    if not created:
+        data["changes"] = changes or {}
+    kind = EventType.CONTRACT_CREATED if created else EventType.CONTRACT_UPDATED
+    await record_event(session, contract.buyer_id, kind, data)
+
+
+def _contract_data(contract: Contract) -> dict[str, Any]:
+    return {
         "contract_id": str(contract.id),
         "reference": contract.reference,
         "amount_ht": f"{contract.amount_ht:.2f}",
         "notified_on": contract.notified_on.isoformat(),
         "ends_on": contract.ends_on.isoformat(),
     }
-    if not created:
-        data["changes"] = changes or {}
-    kind = EventType.CONTRACT_CREATED if created else EventType.CONTRACT_UPDATED
-    await record_event(session, contract.buyer_id, kind, data)
+
+
+async def contracts_created(session: AsyncSession, contracts: Sequence[Contract]) -> None:
+    """`contract.created` for each of `contracts` (an import's batch), as `contract_changed`
+    records them one by one: numbered per buyer in the list's order."""
+    by_buyer: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for contract in contracts:
+        by_buyer.setdefault(contract.buyer_id, []).append(_contract_data(contract))
+    for buyer_id, datas in by_buyer.items():
+        await record_events(session, buyer_id, EventType.CONTRACT_CREATED, datas)
 
 
 async def platform_token_expiring(session: AsyncSession, facts: dict[str, Any]) -> int:

@@ -55,15 +55,16 @@ _SEQUENCES = EventSequence.__table__  # type: ignore[attr-defined]
 BUYERS_KEY = "vigie.event_buyers"
 
 
-def _next_seq_statement(dialect: str, buyer_id: uuid.UUID) -> Any:
-    """The buyer's next event number. The upsert locks the buyer's row until commit
-    (PostgreSQL), and SQLite has one writer: numbers are assigned in commit order, gap-free."""
+def _next_seq_statement(dialect: str, buyer_id: uuid.UUID, count: int = 1) -> Any:
+    """The buyer's next event number (the last of the next `count`). The upsert locks the
+    buyer's row until commit (PostgreSQL), and SQLite has one writer: numbers are assigned in
+    commit order, gap-free."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
         insert(_SEQUENCES)
-        .values(buyer_id=buyer_id, last_seq=1)
+        .values(buyer_id=buyer_id, last_seq=count)
         .on_conflict_do_update(
-            index_elements=["buyer_id"], set_={"last_seq": _SEQUENCES.c.last_seq + 1}
+            index_elements=["buyer_id"], set_={"last_seq": _SEQUENCES.c.last_seq + count}
         )
         .returning(_SEQUENCES.c.last_seq)
     )
@@ -124,6 +125,59 @@ async def record_event(
     if deliveries:
         await conn.execute(insert(_DELIVERIES), deliveries)
     return event
+
+
+async def record_events(
+    session: AsyncSession,
+    buyer_id: uuid.UUID,
+    type: EventType | str,
+    datas: list[dict[str, Any]],
+) -> None:
+    """`record_event` for many events of one buyer and type at once (an import's batch): the
+    numbers taken in one statement, the events and their deliveries inserted in one each; the
+    same rows as one call per event, in the list's order."""
+    if not datas:
+        return
+    kind = EventType(type)
+    if session.new:
+        await session.flush()
+    siret = await _buyer_siret(session, buyer_id)
+    conn = await session.connection()
+    statement = _next_seq_statement(conn.dialect.name, buyer_id, len(datas))
+    last = int((await conn.execute(statement)).scalar_one())
+    endpoints = [
+        endpoint_id
+        for endpoint_id, kinds in await _endpoints(session, buyer_id)
+        if not kinds or "*" in kinds or kind.value in kinds
+    ]
+    rows, deliveries = [], []
+    for seq, data in enumerate(datas, start=last - len(datas) + 1):
+        at = utcnow()
+        row = {
+            "id": uuid7(),
+            "buyer_id": buyer_id,
+            "seq": seq,
+            "type": kind.value,
+            "data": {"buyer_siret": siret, **data},
+            "at": at,
+        }
+        rows.append(row)
+        deliveries += [
+            {
+                "id": uuid7(),
+                "endpoint_id": endpoint_id,
+                "event_id": row["id"],
+                "state": DeliveryState.PENDING,
+                "attempts": 0,
+                "next_attempt_at": at,
+                "log": [],
+                "created_at": at,
+            }
+            for endpoint_id in endpoints
+        ]
+    await conn.execute(insert(_EVENTS), rows)
+    if deliveries:
+        await conn.execute(insert(_DELIVERIES), deliveries)
 
 
 async def _buyer_siret(session: AsyncSession, buyer_id: uuid.UUID) -> str:
@@ -259,5 +313,6 @@ __all__ = [
     "list_events",
     "purge_events",
     "record_event",
+    "record_events",
     "supplier_identity",
 ]

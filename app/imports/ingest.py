@@ -23,6 +23,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,7 +34,13 @@ from app.compliance.scheduling import plan_contract_later
 from app.contracts.models import Contract, ContractCreate, ContractUpdate, HolderIn
 from app.contracts.parsing import parse_amount, parse_cpv
 from app.contracts.queries import holder_rows
-from app.contracts.service import amend_contract, content_hash_for, create_contract
+from app.contracts.service import (
+    amend_contract,
+    content_hash_for,
+    create_contract,
+    insert_new_contracts,
+    new_contract,
+)
 from app.errors import AppError, ValidationFailed
 from app.identifiers import parse_siret
 from app.imports import records as codes
@@ -147,6 +154,7 @@ class _Run:
     buyers: dict[str, uuid.UUID] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)  # (buyer SIRET, reference)
     written: int = 0
+    bulk: bool = True  # new contracts of a batch written together (off: one SAVEPOINT each)
 
 
 async def _buyer(
@@ -279,6 +287,8 @@ async def _create(
     saved = await create_contract(
         session, buyer_id, data, threshold=run.threshold, policy=run.policy
     )
+    if not saved.created:  # the same contract written meanwhile by another import
+        return "unchanged"
     plan_contract_later(session, saved.contract.id)
     return "created"
 
@@ -345,39 +355,87 @@ async def _save(
     return await _amend(session, run, contract, data)
 
 
+async def _existing(
+    session: AsyncSession, ready: list[_Ready]
+) -> dict[tuple[uuid.UUID, str], Contract]:
+    """The contracts the batch's records name, in one query (the batch's buyers are read too:
+    they stay in the session, one read, not one a record)."""
+    if not ready:
+        return {}
+    buyer_ids = {r.buyer_id for r in ready}
+    session.info.setdefault(_HELD, []).extend(
+        (await session.exec(select(Buyer).where(col(Buyer.id).in_(buyer_ids)))).all()
+    )
+    query = select(Contract).where(
+        col(Contract.buyer_id).in_(buyer_ids),
+        col(Contract.reference).in_({r.data.reference for r in ready}),
+    )
+    return {(c.buyer_id, c.reference): c for c in (await session.exec(query)).all()}
+
+
+_HELD = "vigie.import_buyers"
+Outcome = tuple[str, Problem | None]
+
+
+async def _create_many(
+    session: AsyncSession, run: _Run, new: list[tuple[int, _Ready, Contract, list[HolderIn]]]
+) -> dict[int, Outcome]:
+    """The batch's new contracts, checked already, written together (`insert_new_contracts`);
+    if that fails (a reference or a supplier taken meanwhile by another writer) they are
+    created one by one instead, each with its own outcome: none is lost."""
+    try:
+        async with session.begin_nested():
+            await insert_new_contracts(session, [(c, h) for _, _, c, h in new])
+    except IntegrityError:
+        log.info("batch insert refused, %d contracts created one by one", len(new))
+        outcomes: dict[int, Outcome] = {}
+        for index, item, _, _ in new:
+            try:
+                outcomes[index] = (await _create(session, run, item.buyer_id, item.data), None)
+            except AppError as exc:
+                outcomes[index] = ("skipped", Problem(exc.code, exc.detail))
+        return outcomes
+    for _, _, contract, _ in new:
+        plan_contract_later(session, contract.id)
+    return {index: ("created", None) for index, _, _, _ in new}
+
+
 async def _import_batch(session: AsyncSession, run: _Run, chunk: list[Record]) -> None:
     """One batch: the records checked, the contracts they name read in one query (and their
-    holders in another), then each created, amended or found unchanged without a write; the
-    report's lines in the file's order."""
+    holders in another); each existing one amended or found unchanged without a write, the new
+    ones checked one by one then written together (or each in a SAVEPOINT when `run.bulk` is
+    off); the report's lines in the file's order."""
     prepared = [await _prepare(session, run, record) for record in chunk]
-    ready = [p for p in prepared if isinstance(p, _Ready)]
-    buyer_ids = {r.buyer_id for r in ready}
-    existing: dict[tuple[uuid.UUID, str], Contract] = {}
-    held: list[Buyer] = []  # the batch's buyers stay in the session: one read, not one a record
-    if ready:
-        held += (await session.exec(select(Buyer).where(col(Buyer.id).in_(buyer_ids)))).all()
-        query = select(Contract).where(
-            col(Contract.buyer_id).in_(buyer_ids),
-            col(Contract.reference).in_({r.data.reference for r in ready}),
-        )
-        existing = {(c.buyer_id, c.reference): c for c in (await session.exec(query)).all()}
+    existing = await _existing(session, [p for p in prepared if isinstance(p, _Ready)])
     holders = await holder_rows(session, [c.id for c in existing.values()]) if existing else {}
-    for record, item in zip(chunk, prepared, strict=True):
+    outcomes: dict[int, Outcome] = {}
+    new: list[tuple[int, _Ready, Contract, list[HolderIn]]] = []
+    for index, item in enumerate(prepared):
         if isinstance(item, Problem):
-            run.report.add(record.label, "skipped", item)
+            outcomes[index] = ("skipped", item)
             continue
         contract = existing.get((item.buyer_id, item.data.reference))
         try:
+            if contract is None and run.bulk:  # checked now, written with the others below
+                row, row_holders = new_contract(item.buyer_id, item.data, threshold=run.threshold)
+                new.append((index, item, row, row_holders))
+                continue
             outcome = await _save(
                 session, run, item, contract, holders.get(contract.id, []) if contract else []
             )
         except AppError as exc:
-            run.report.add(record.label, "skipped", Problem(exc.code, exc.detail))
+            outcomes[index] = ("skipped", Problem(exc.code, exc.detail))
             continue
-        run.written += outcome in ("created", "updated")
-        notes = record.notes
-        note = Problem(notes[0].code, " ".join(n.message for n in notes)) if notes else None
-        run.report.add(record.label, outcome, note)
+        outcomes[index] = (outcome, None)
+    if new:
+        outcomes |= await _create_many(session, run, new)
+    for index, record in enumerate(chunk):
+        outcome, problem = outcomes[index]
+        if outcome != "skipped":
+            run.written += outcome in ("created", "updated")
+            notes = record.notes
+            problem = Problem(notes[0].code, " ".join(n.message for n in notes)) if notes else None
+        run.report.add(record.label, outcome, problem)
 
 
 async def import_records(
@@ -391,10 +449,11 @@ async def import_records(
     on_progress: Progress | None = None,
     batch: int = BATCH,
     analyze_after: int = ANALYZE_AFTER,
+    bulk: bool = True,
 ) -> Report:
     """Import every record, `batch` per unit of work. Raises `UnreadableFile` (with the report
     so far) when the file stops being readable; records already committed stay, whole."""
-    run = _Run(scope=scope, threshold=threshold, policy=policy)
+    run = _Run(scope=scope, threshold=threshold, policy=policy, bulk=bulk)
     iterator = iter(records)
     while True:
         try:
