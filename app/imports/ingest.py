@@ -1,11 +1,14 @@
 """The import itself: records of a DECP or CSV file → contracts, through the contracts service.
 
 One pass over the file (records streamed by `decp` / `csvfile`), by batches of `BATCH` records
-per unit of work; each record in a SAVEPOINT of its own, so it is created, updated or skipped
-whole and never half-written. A record whose contract exists under its buyer's reference is
-amended as with PATCH (an amendment recorded only when something changed: a re-import is
-`unchanged`); a new one is created; both plan their checks by the engine's job after the commit,
-which spreads them under the upstream limit. A dry run does the same in SAVEPOINTs rolled back.
+per unit of work; each record is created, updated or skipped whole and never half-written. A
+record whose contract exists under its buyer's reference is amended as with PATCH, in a
+SAVEPOINT of its own (an amendment recorded only when something changed: a re-import is
+`unchanged`). New ones are all checked first (a refused one is skipped with its code), then
+written together in a few statements (`insert_new_contracts`); if that insert is refused (a
+reference taken meanwhile by another writer) they are created one by one, each in its SAVEPOINT.
+Both plan their checks by the engine's job after the commit, which spreads them under the
+upstream limit. A dry run does the same in a SAVEPOINT rolled back.
 
 The same function runs from the CLI (`vigie import`) and from the job behind `POST /v1/imports`
 (`app.imports.service.run_import`), which finds the uploaded file in its `imports` row.
