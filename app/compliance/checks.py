@@ -146,10 +146,13 @@ async def _persist(
             sandbox=ctx.sandbox,
         )
         document_ids.append(str(archived.id))
-    if got.company_name:
+    if got.company_name or got.company_address:
         supplier = await session.get(Supplier, row.supplier_id)
-        if supplier is not None and not supplier.name:
+        if supplier is not None and got.company_name and not supplier.name:
             supplier.name = got.company_name[:200]
+        if supplier is not None and got.company_address:  # else keep the one we had
+            supplier.address = got.company_address[:300]
+        if supplier is not None:
             session.add(supplier)
     assert row.due_on is not None
     check = await _check_row(session, row)

@@ -85,6 +85,7 @@ class Fetched:
     alert: str | None = None
     request_ids: list[str] = field(default_factory=list)
     company_name: str | None = None  # from Sirene, to name a supplier known only by its SIREN
+    company_address: str | None = None  # the head office's, on one line (identity, not evidence)
 
 
 def _day(ts: int | None) -> date | None:
@@ -240,7 +241,47 @@ async def _fetch_registration(
     settled = _broken(rtype, outcomes) or _pending(rtype, outcomes, today)
     if settled is not None:
         return settled
-    return _registration(insee, register, today, _request_ids(outcomes))
+    got = _registration(insee, register, today, _request_ids(outcomes))
+    if got.company_name is not None and isinstance(insee.data, s.InseeUniteLegale):
+        # A diffusible unit: one more JSON call for its head office's address (the page's identity).
+        got.company_address = await _head_office_address(client, subject, insee.data)
+    return got
+
+
+async def _head_office_address(
+    client: ApiEntrepriseClient, subject: Subject, unit: s.InseeUniteLegale
+) -> str | None:
+    """The head office's address on one line, or None. Identity, never evidence: whatever goes
+    wrong here leaves the registration check as it was (and the supplier's previous address)."""
+    siret = unit.head_office_siret
+    if not (len(siret) == 14 and siret.isdigit() and siret.startswith(unit.siren)):
+        return None
+    try:
+        outcome = await client.call(
+            "insee_etablissement", siret, recipient=subject.recipient, object=subject.object
+        )
+    except Exception as exc:  # identity only: a bug here must not fail the check
+        log.info("head office %s: address not fetched (%s)", siret, type(exc).__name__)
+        return None
+    office = outcome.data
+    if outcome.kind is not OutcomeKind.DELIVERED or not isinstance(office, s.InseeEtablissement):
+        log.debug("head office %s: no address (%s)", siret, outcome.kind.value)
+        return None
+    if office.diffusion_status != "diffusible":
+        return None
+    return postal_line(office.address)
+
+
+def postal_line(address: s.Address) -> str | None:
+    """`22 RUE DE LA PAIX, 75016 PARIS 16`: Sirene's fields on one line, ≤ 300 characters."""
+    street = " ".join(
+        part.strip()
+        for part in (address.street_number, address.street_type, address.street_name)
+        if part and part.strip()
+    )
+    city = " ".join(p.strip() for p in (address.postcode, address.city) if p and p.strip())
+    line = ", ".join(part for part in (street, city) if part)
+    return line[:300] or None
 
 
 def _register_facts(data: Any) -> tuple[bool, date | None, Proceedings]:

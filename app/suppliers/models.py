@@ -23,6 +23,9 @@ class Supplier(SupplierBase, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    # The head office's postal address on one line, from Sirene (diffusible units only), set by
+    # the registration check; never typed in by a buyer.
+    address: str | None = Field(default=None, max_length=300)
 
     @property
     def is_foreign(self) -> bool:
@@ -32,4 +35,5 @@ class Supplier(SupplierBase, table=True):
 class SupplierPublic(SupplierBase):
     id: uuid.UUID
     kind: str
+    address: str | None = None
     created_at: datetime

@@ -38,8 +38,10 @@ INSEE = "/v4/insee/sirene/unites_legales/{}"
 RCS = "/v3/infogreffe/rcs/unites_legales/{}/extrait_kbis"
 RNM = "/v3/cma_france/rnm/unites_legales/{}"
 RNE = "/v3/inpi/rne/unites_legales/{}/extrait_rne"
+OFFICE = "/v4/insee/sirene/etablissements/{}"  # the head office, for its address (identity)
 MSA_PATH = "/v3/msa/etablissements/{}/conformite_cotisations"
 SNCF = "552049447"  # staging: INSEE, RCS, RNM and RNE all deliver
+SNCF_SIEGE = "55204944776279"  # its head office (staging: an établissement)
 
 
 def body_of(operation: str, file: str) -> dict[str, Any]:
@@ -105,7 +107,9 @@ def evidence(got: Fetched, document_id: str | None = None) -> Evidence:
 async def test_a_clean_rcs_extract_proves_the_registration(client, staging) -> None:
     got = await fetch(client, REG, SNCF)
     assert (got.kind, got.outcome) == (EvidenceKind.DELIVERED, "delivered")
-    assert called(staging) == [INSEE.format(SNCF), RCS.format(SNCF)]  # RNM, RNE not asked
+    # RNM, RNE not asked; then the head office, for the supplier's address.
+    assert called(staging) == [INSEE.format(SNCF), RCS.format(SNCF), OFFICE.format(SNCF_SIEGE)]
+    assert got.company_address == "2 PLACE AUX ETOILES, 93210 SAINT-DENIS"
     found = evidence(got)
     assert not (found.ceased or found.struck_off or found.collective_proceedings)
     assert found.obtained_on == TODAY and found.reference == f"req-{SNCF}"
@@ -124,7 +128,7 @@ async def test_an_artisan_off_the_rcs_is_proved_by_the_rnm(client, staging) -> N
     staging.overrides[RCS.format(SNCF)] = NOT_FOUND
     got = await fetch(client, REG, SNCF)
     assert got.kind is EvidenceKind.DELIVERED
-    assert called(staging)[-1] == RNM.format(SNCF)  # the RNE is not asked
+    assert called(staging)[-2:] == [RNM.format(SNCF), OFFICE.format(SNCF_SIEGE)]  # no RNE
     assert [d.outcome.endpoint for d in got.documents] == [
         "rnm_entreprise_artisanale",
         "insee_unite_legale",
@@ -137,7 +141,7 @@ async def test_the_rne_proves_it_when_neither_rcs_nor_rnm_knows_it(client, stagi
     staging.overrides[RNM.format(SNCF)] = NOT_FOUND
     got = await fetch(client, REG, SNCF)
     assert got.kind is EvidenceKind.DELIVERED
-    assert called(staging)[1:] == [RCS.format(SNCF), RNM.format(SNCF), RNE.format(SNCF)]
+    assert called(staging)[1:-1] == [RCS.format(SNCF), RNM.format(SNCF), RNE.format(SNCF)]
     rne = got.documents[0]
     assert (rne.outcome.endpoint, rne.media_type) == ("inpi_extrait_rne", "application/pdf")
     assert not evidence(got).collective_proceedings  # "Augmentation de capital"
@@ -208,7 +212,7 @@ async def test_an_active_company_on_no_register_awaits_upload_never_missing(
     assert got.documents == [] and got.message and "déposer" in got.message
     assert got.company_name == "SOCIETE NATIONALE SNCF"
     assert evidence(got).obtained_on == TODAY
-    assert len(called(staging)) == 4
+    assert len(called(staging)) == 5 and called(staging)[-1] == OFFICE.format(SNCF_SIEGE)
 
 
 async def test_an_association_needs_no_register_sirene_proves_it(client, staging) -> None:
@@ -216,7 +220,7 @@ async def test_an_association_needs_no_register_sirene_proves_it(client, staging
     (legal form 9230) is on no register (the staging server answers 404 to all three)."""
     got = await fetch(client, REG, "775672272")
     assert got.kind is EvidenceKind.DELIVERED
-    assert len(called(staging)) == 4
+    assert len(called(staging)) == 5  # INSEE, three registers, the head office's address
     assert [d.outcome.endpoint for d in got.documents] == ["insee_unite_legale"]
     assert not evidence(got).ceased
 

@@ -153,7 +153,12 @@ def _etablissement(siret: str, profile: str, today: date, base_url: str) -> dict
         date_creation=unite["date_creation"],
     )
     data["unite_legale"] = {k: v for k, v in unite.items() if k in data["unite_legale"]}
-    data["adresse"]["acheminement_postal"]["l1"] = company_name(siren)
+    # The official example's address, with a street number of the SIREN's own (deterministic).
+    address = data["adresse"]
+    address["numero_voie"] = str(1 + _seed(siren) % 150)
+    address["acheminement_postal"]["l1"] = company_name(siren)
+    street = (address["numero_voie"], address["type_voie"], address["libelle_voie"])
+    address["acheminement_postal"]["l4"] = " ".join(street)
     body["links"] = {"unite_legale": f"{base_url}/v4/insee/sirene/unites_legales/{siren}"}
     body["meta"] = {"date_derniere_mise_a_jour": _timestamp(today), "redirect_from_siret": None}
     return body
