@@ -11,6 +11,7 @@ stream, exactly as `vigie import` does (the jobs it plans are counted, not run).
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import sys
@@ -129,7 +130,8 @@ def main() -> None:
             write_decp(plain, args.records)
             write_decp(bumped, args.records, bump=True)
             size = plain.stat().st_size / 1e6
-            print(f"{args.records} records, {size:.1f} MB, PostgreSQL")
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"{args.records} records, {size:.1f} MB, PostgreSQL, load average {load}")
             for label, path in (("first import", plain), ("re-import", plain), ("amended", bumped)):
                 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                 report, seconds, jobs = asyncio.run(run(url, path))

@@ -2,6 +2,7 @@
 report and planned jobs as one SAVEPOINT per record, and a batch whose insert is refused (a
 reference taken meanwhile) is created record by record without losing any."""
 
+import random
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from tests.imports.test_ingest import RecordingQueue
 THRESHOLD = Decimal("5000.00")
 
 
-def _file(buyer: str, holders: list[str]) -> dict[str, Any]:
+def _file(buyer: str, holders: list[str], foreign: str) -> dict[str, Any]:
     """Valid and refused records mixed, holders shared between contracts, over several batches."""
     a, b, c, d = holders
     two = [
@@ -43,6 +44,15 @@ def _file(buyer: str, holders: list[str]) -> dict[str, Any]:
         ),  # the same holder twice: read once
         marche_2019(buyer, "M-7", c, dateNotification="0026-01-01"),  # implausible date
         marche_2019(buyer, "M-8", d, dureeMois=36),
+        marche_2019(  # a foreign company, known by its VAT number, beside a French one
+            buyer,
+            "M-9",
+            d,
+            titulaires=[
+                {"typeIdentifiant": "SIRET", "id": d},
+                {"typeIdentifiant": "TVA", "id": foreign, "denominationSociale": "Bouw NV"},
+            ],
+        ),
     ]
     return {"marches": marches}
 
@@ -84,7 +94,13 @@ async def _written(sessionmaker, siret: str) -> dict[str, Any]:  # type: ignore[
                 (c.model_dump(exclude=skip) for c in contracts), key=lambda c: c["reference"]
             ),
             "holders": sorted(
-                (references[h.contract_id], s.siren, s.name, h.siret, h.social_regime, h.code_tiers)
+                tuple(
+                    str(v or "")
+                    for v in (
+                        *(references[h.contract_id], s.siren, s.foreign_id, s.name, h.siret),
+                        *(h.social_regime, h.code_tiers),
+                    )
+                )
                 for h, s in holders
             ),
             "events": [
@@ -104,17 +120,20 @@ async def _written(sessionmaker, siret: str) -> dict[str, Any]:  # type: ignore[
 async def test_a_bulk_batch_writes_what_one_savepoint_per_record_writes(sessionmaker) -> None:
     holders = [random_siret() for _ in range(4)]
     a_, b_, _, d_ = holders
+    foreign = f"BE0{random.randrange(10**9):09d}"
     bulk_buyer, single_buyer = random_siret(), random_siret()
     bulk_queue, single_queue = RecordingQueue(), RecordingQueue()
     # The bulk import first: it inserts the suppliers; the other finds them.
-    bulk = await _import(sessionmaker, bulk_queue, _file(bulk_buyer, holders))
-    single = await _import(sessionmaker, single_queue, _file(single_buyer, holders), bulk=False)
+    bulk = await _import(sessionmaker, bulk_queue, _file(bulk_buyer, holders, foreign))
+    single = await _import(
+        sessionmaker, single_queue, _file(single_buyer, holders, foreign), bulk=False
+    )
 
     summary = bulk.as_dict()
     for line in summary["lines"]:  # a line names the record by its buyer and reference
         line["record"] = line["record"].replace(bulk_buyer, single_buyer)
     assert summary == single.as_dict()
-    assert summary["created"] == 5
+    assert summary["created"] == 6
     assert summary["skipped"] == {
         "below_vigilance_threshold": 1,
         "duplicate_in_file": 1,
@@ -122,21 +141,22 @@ async def test_a_bulk_batch_writes_what_one_savepoint_per_record_writes(sessionm
     }
     a, b = await _written(sessionmaker, bulk_buyer), await _written(sessionmaker, single_buyer)
     assert a["contracts"] == b["contracts"]
-    assert [c["reference"] for c in a["contracts"]] == ["M-1", "M-2", "M-5", "M-6", "M-8"]
-    assert a["holders"] == b["holders"] and len(a["holders"]) == 6
+    assert [c["reference"] for c in a["contracts"]] == ["M-1", "M-2", "M-5", "M-6", "M-8", "M-9"]
+    assert a["holders"] == b["holders"] and len(a["holders"]) == 8
     assert a["events"] == b["events"]
-    assert [e[0] for e in a["events"]] == [1, 2, 3, 4, 5]
+    assert [e[0] for e in a["events"]] == [1, 2, 3, 4, 5, 6]
     assert all(e[1] == "contract.created" and e[4] for e in a["events"])
     assert {args[0] for _, args in bulk_queue.sent} == a["planned"]
     assert {args[0] for _, args in single_queue.sent} == b["planned"]
     async with unit_of_work(sessionmaker) as session:
+        sirens = col(Supplier.siren).in_([h[:9] for h in holders])
         rows = (
-            await session.exec(
-                select(Supplier).where(col(Supplier.siren).in_([h[:9] for h in holders]))
-            )
+            await session.exec(select(Supplier).where(sirens | (Supplier.foreign_id == foreign)))
         ).all()
     # One row per company however many contracts it holds; none for C (refused records only).
-    assert sorted(s.siren for s in rows) == sorted(h[:9] for h in (a_, b_, d_))
+    assert sorted((s.siren or "", s.country or "", s.name or "") for s in rows) == sorted(
+        [(a_[:9], "", "A"), (b_[:9], "", "B"), (d_[:9], "", "X"), ("", "BE", "Bouw NV")]
+    )
 
 
 async def test_a_refused_batch_insert_falls_back_to_one_record_at_a_time(
