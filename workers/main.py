@@ -11,7 +11,7 @@ import logging
 import sys
 from typing import Any, cast
 
-from arq import cron, func
+from arq import cron
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 
@@ -21,7 +21,6 @@ from app.events.tasks import DISPATCH_SECONDS, dispatch_webhooks_job, purge_even
 from app.events.tasks import JOBS as EVENT_JOBS
 from app.imports.tasks import JOBS as IMPORT_JOBS
 from app.imports.tasks import RESUME_SECONDS, resume_imports_job
-from app.imports.tasks import TIMEOUT_SECONDS as IMPORT_TIMEOUT
 from app.jobs import ArqJobQueue, arq_job, deserialize_job, serialize_job
 from app.runtime import UnsafeConfiguration, build_runtime, refuse_unsafe_production
 from app.uploads.tasks import JOBS as UPLOAD_JOBS
@@ -55,13 +54,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [
-        *(arq_job(f) for f in JOBS),
-        *(
-            func(cast(WorkerCoroutine, arq_job(f)), name=f.__name__, timeout=IMPORT_TIMEOUT)
-            for f in IMPORT_JOBS
-        ),
-    ]
+    # Every job shares JOBS__JOB_TIMEOUT_SECONDS: arq keeps a job's in-progress key for the
+    # longest timeout of all functions (+10 s), so one long-timeout function would make every
+    # check a SIGKILLed worker held wait that long before it runs again (30 min for 1,800 s).
+    functions = [*(arq_job(f) for f in JOBS), *(arq_job(f) for f in IMPORT_JOBS)]
     cron_jobs = [
         cron(
             cast(WorkerCoroutine, arq_job(tick_job)),

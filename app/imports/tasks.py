@@ -7,9 +7,8 @@ from typing import Any
 from app.compliance.context import ComplianceContext
 from app.imports import service
 
-# An import runs longer than a check: arq's per-job timeout for it (a 10,000-record file takes
-# well under a minute; the lease in `service.LEASE` hands a lost one out again after an hour).
-TIMEOUT_SECONDS = 1800
+# arq runs an import under JOBS__JOB_TIMEOUT_SECONDS like every job (see workers/main.py: one
+# function with a longer timeout would make every job a killed worker held wait that long).
 
 
 async def run_import(ctx: dict[str, Any], import_id: str) -> dict[str, Any] | None:
@@ -25,5 +24,5 @@ async def resume_imports_job(ctx: dict[str, Any]) -> int:
 
 
 RESUME_SECONDS = 300
-JOBS = (run_import,)  # queued jobs (arq: with TIMEOUT_SECONDS)
+JOBS = (run_import,)  # queued jobs
 FUNCTIONS = {f.__name__: f for f in (*JOBS, resume_imports_job)}
