@@ -87,10 +87,12 @@ async def invite_user(
 
 
 async def local_accounts(session: AsyncSession, email: str) -> list[User]:
-    """The active local accounts of an address (one per buyer it was invited to)."""
+    """The active local officer accounts of an address (one per buyer it was invited to);
+    contractors ask for theirs on the portal (`/portail/connexion`)."""
     query = select(User).where(
         User.email == email.strip().lower(),
         User.issuer == LOCAL_ISSUER,
+        User.role != UserRole.CONTRACTOR,
         col(User.disabled_at).is_(None),
     )
     return list((await session.exec(query.order_by(col(User.created_at)))).all())

@@ -282,3 +282,19 @@ async def test_link_requests_are_counted_in_redis_across_processes(redis_url):
         assert 0 < await redis.ttl(keys[0]) <= 60
     finally:
         await redis.aclose()
+
+
+async def test_a_contractor_asking_on_the_officers_page_gets_no_officer_link(browser, sessionmaker):
+    from app.users.models import User
+
+    async with unit_of_work(sessionmaker) as session:
+        session.add(User(email="titulaire@btp.fr", role=UserRole.CONTRACTOR.value))
+    page = await browser.get("/connexion")
+    answer = await browser.post(
+        "/connexion",
+        data={"email": "titulaire@btp.fr", "csrf_token": csrf_of(page.text)},
+        headers=ORIGIN,
+    )
+    assert answer.status_code == 200 and "un lien de connexion vient" in answer.text
+    async with unit_of_work(sessionmaker) as session:
+        assert (await session.exec(select(SignInLink))).all() == []
