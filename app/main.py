@@ -22,6 +22,7 @@ from app.compliance.planner import in_flight
 from app.compliance.router import router as compliance_router
 from app.config import Settings, get_settings
 from app.contracts.router import router as contracts_router
+from app.deps import get_caller
 from app.documents.router import router as documents_router
 from app.events.router import router as events_router
 from app.guards import ExpectsJson, RequestGuard
@@ -31,7 +32,7 @@ from app.integrations.api_entreprise import ApiEntrepriseClient
 from app.keys.router import router as keys_router
 from app.observability import RequestLog, configure_logging
 from app.payments.router import router as payments_router
-from app.problems import install_error_handlers
+from app.problems import document_problems, install_error_handlers
 from app.runtime import build_runtime
 from app.suppliers.router import router as suppliers_router
 from app.uploads.router import router as uploads_router
@@ -103,9 +104,10 @@ def create_app(
         version="0.1.0",
         summary="Obligation de vigilance des acheteurs publics (Code du travail L8222-1).",
         description=(
-            "REST API of Vigie: contracts at or above the vigilance threshold, their suppliers, "
-            "and the compliance of each supplier. Authenticate with `Authorization: Bearer <key>`. "
-            "Errors are RFC 9457 `application/problem+json` with a stable `code`."
+            "API REST de Vigie : les contrats au-dessus du seuil de vigilance, leurs titulaires et "
+            "la conformité de chacun. Authentification : `Authorization: Bearer <clé>`. Les "
+            "erreurs sont en RFC 9457 `application/problem+json`, avec un `code` stable (listé "
+            "par statut pour chaque opération). Les noms des champs restent en anglais."
         ),
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
@@ -173,7 +175,21 @@ def create_app(
     app.include_router(imports_router)
     app.include_router(uploads_router)
     install_pages(app)  # the pages in French (app/web/)
+    install_openapi(app)
     return app
+
+
+def install_openapi(app: FastAPI) -> None:
+    """The document FastAPI builds, with every operation's problem answers added from its route
+    (app/problems.py). Committed as docs/openapi.json: `make openapi` after a change on purpose."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_problems(build(), app.routes, get_caller)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def json_body_routes(app: FastAPI) -> ExpectsJson:
