@@ -154,6 +154,19 @@ class UploadsSettings(BaseModel):
     read_seconds: float = Field(5.0, gt=0)  # the PDF parser's time cap
 
 
+class UrssafSettings(BaseModel):
+    """URSSAF's security-code verification (AVCS). Unset = no verification call (« code non
+    vérifié »); `sandbox` = the in-process stand-in (tests, demo; refused in production)."""
+
+    base_url: str | None = None  # e.g. https://api.urssaf.fr
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scope: str | None = None
+    verify_path: str = "/api/avcs/v1/attestations/verifications"  # assumed: not public
+    timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    sandbox: bool = False
+
+
 class RateLimitSettings(BaseModel):
     """Requests per API key and minute (Redis when present, memory otherwise); 0 turns it off."""
 
@@ -193,6 +206,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     uploads: UploadsSettings = Field(default_factory=UploadsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    urssaf: UrssafSettings = Field(default_factory=UrssafSettings)
     proconnect: ProConnectSettings = Field(default_factory=ProConnectSettings)
 
     @field_validator("redis_url", mode="before")

@@ -28,6 +28,7 @@ from app.events.tasks import FUNCTIONS as EVENT_FUNCTIONS
 from app.imports.tasks import FUNCTIONS as IMPORT_FUNCTIONS
 from app.imports.tasks import RESUME_SECONDS, resume_imports_job
 from app.integrations.api_entreprise import ApiEntrepriseClient, build_client, build_limiter
+from app.integrations.urssaf import UrssafClient, build_urssaf_client
 from app.integrations.webhooks import WebhookSender
 from app.jobs import ArqJobQueue, InProcessRunner, JobQueue, Periodic
 from app.uploads.tasks import FUNCTIONS as UPLOAD_FUNCTIONS
@@ -46,6 +47,11 @@ def refuse_unsafe_production(settings: Settings) -> None:
     development); this keeps a production process from creating any."""
     if not settings.is_production:
         return
+    if settings.urssaf.sandbox:
+        raise UnsafeConfiguration(
+            "ENVIRONMENT=production with URSSAF__SANDBOX=true: unset it (production never "
+            "verifies security codes against the built-in sandbox)."
+        )
     ae = settings.api_entreprise
     if not ae.base_url:
         raise UnsafeConfiguration(
@@ -72,6 +78,7 @@ class Runtime:
     compliance: ComplianceContext = field(init=False)
     sandbox: Any | None = None  # SandboxServer when the sandbox runs in this process
     write_lock: asyncio.Lock | None = None
+    urssaf: UrssafClient | None = None  # security-code verification, when configured
 
     def __post_init__(self) -> None:
         self.compliance = ComplianceContext(
@@ -99,6 +106,8 @@ class Runtime:
         await self.jobs.aclose()
         await self.webhooks.aclose()
         await self.client.aclose()
+        if self.urssaf is not None:
+            await self.urssaf.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         if self.sandbox is not None:
@@ -193,6 +202,7 @@ async def build_runtime(
         webhooks=WebhookSender(production=settings.is_production),
         sandbox=sandbox,
         write_lock=asyncio.Lock() if is_sqlite(settings.database_url) else None,
+        urssaf=build_urssaf_client(settings.urssaf),
     )
     if runner is not None:
         runner.ctx.update(runtime.job_context)

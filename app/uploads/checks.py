@@ -386,7 +386,7 @@ def read_document(
             )
         )
     elif code or given:
-        checks.append(_check("security_code", f"Code de sécurité : {code or given} (non vérifié)"))
+        checks.append(_check("security_code", f"Code de sécurité : {code or given}"))
     reading = Reading(checks, extracted, issued, until, code or given)
     if issued is not None:
         checks.append(_check("issued_on", f"Date d'émission lue : {issued:%d/%m/%Y}"))

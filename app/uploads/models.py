@@ -39,7 +39,7 @@ class Upload(SQLModel, table=True):
     issued_on: date | None = None
     valid_until: date | None = None
     security_code: str | None = Field(default=None, max_length=32)
-    code_verified: bool | None = None  # None: not verified (no URSSAF verification configured)
+    code_verified: bool | None = None  # None: not verified (not configured, or no answer)
     file_name: str | None = Field(default=None, max_length=200)  # shown, never used as a path
     uploaded_by: str = Field(max_length=254)  # a contact's e-mail, or an API key's prefix
     user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -184,6 +184,7 @@ async def upload_document(
         file_name=file_name,
         security_code=text_field(form, "security_code"),
         sirets=sirets,
+        verifier=request.app.state.runtime.urssaf,
     )
     return answer_of(result)
 

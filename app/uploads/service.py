@@ -14,7 +14,7 @@ rejected"). Evidence that still proves the period (`valid`, `expiring`) and an i
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,6 +44,7 @@ from app.documents.journal import append_journal
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events.models import EventType
 from app.events.service import record_event, supplier_identity
+from app.integrations.urssaf.outcomes import CodeOutcome, CodeVerdict
 from app.suppliers.models import Supplier
 from app.uploads.checks import MEDIA_TYPE, inspect_pdf, read_document
 from app.uploads.models import Upload, UploadStatus
@@ -61,6 +62,14 @@ REQUESTED = frozenset(
 URSSAF_MANUAL_CHECK = (
     "https://www.urssaf.fr/accueil/outils-documentation/outils/verification-attestation.html"
 )
+
+
+class CodeVerifier(Protocol):
+    """URSSAF's security-code verification (app/integrations/urssaf); never raises: a failure
+    is `CodeOutcome.ERROR`."""
+
+    async def verify(self, code: str, siren: str | None = None) -> CodeVerdict: ...
+
 
 GUIDANCE_FR: dict[RequirementType, str] = {
     RequirementType.URSSAF_VIGILANCE: (
@@ -124,6 +133,7 @@ class Submitted:
     checks: list[dict[str, Any]]
     extracted: dict[str, Any]
     copies: list[Copy] = field(default_factory=list)
+    code_verified: bool | None = None  # None: not verified (not configured, or no answer)
 
     @property
     def document_id(self) -> uuid.UUID:
@@ -215,6 +225,7 @@ async def submit_upload(
     security_code: str | None = None,
     sirets: list[str] | None = None,
     now: datetime | None = None,
+    verifier: CodeVerifier | None = None,
 ) -> Submitted:
     """Check the file (nothing is stored when it is refused), then archive one copy under each
     buyer it answers and put each requirement under review."""
@@ -240,14 +251,20 @@ async def submit_upload(
         max_age_months=policy.urssaf_max_age_months,
         security_code=security_code,
     )
+    # Before anything is written (the client's own short timeout bounds the wait).
+    verdict = None
+    urssaf = rtype == RequirementType.URSSAF_VIGILANCE
+    if reading.security_code and verifier is not None and urssaf:
+        verdict = await verifier.verify(reading.security_code, supplier.siren)
     copies = await choose_buyers(session, policy, supplier, rtype, uploader, sirets or [])
     checks = facts.checks + reading.checks
+    code_verified: bool | None = None
     if reading.security_code:
-        # No URSSAF verification client is configured in this deployment: the officer checks
-        # the code on URSSAF's site (the review page links to it).
-        checks.append({"code": "code_verification", "label": "Code non vérifié", "ok": None})
+        check, code_verified = code_check(verdict, supplier.siren)
+        checks.append(check)
     status = UploadStatus.REJECTED if reading.rejection else UploadStatus.UNDER_REVIEW
     result = Submitted(uuid7(), rtype, status, reading.rejection, checks, reading.extracted)
+    result.code_verified = code_verified
     name = _display_name(file_name)
     for copy in copies:
         copy.upload = await _archive_copy(
@@ -262,6 +279,49 @@ async def submit_upload(
         why="Document déposé par le titulaire",
     )
     return result
+
+
+def code_check(
+    verdict: CodeVerdict | None, siren: str | None
+) -> tuple[dict[str, Any], bool | None]:
+    """The check recording URSSAF's answer on the security code, and `Upload.code_verified`.
+    Never a rejection by itself: an unknown code or another company's is a strong warning for
+    the officer (`ok: False`, `warning: True`); no answer is « code non vérifié » (`ok: None`),
+    and the officer checks the code on URSSAF's site (the review page links to it)."""
+    base: dict[str, Any] = {"code": "code_verification"}
+    if verdict is None or not verdict.answered:
+        return {**base, "label": "Code non vérifié", "ok": None}, None
+    evidence = {"outcome": verdict.outcome.value, "answer": verdict.answer}
+    holder = verdict.siren
+    if verdict.outcome == CodeOutcome.UNKNOWN:
+        label = "Code inconnu de l'URSSAF : l'attestation est peut-être falsifiée"
+        return {**base, "label": label, "ok": False, "warning": True, **evidence}, False
+    if siren is not None and holder != siren:
+        label = (
+            f"Code délivré par l'URSSAF à une autre entreprise (SIREN {holder or 'absent'}) : "
+            "l'attestation n'est pas celle du titulaire"
+        )
+        return {**base, "label": label, "ok": False, "warning": True, **evidence}, False
+    if verdict.outcome == CodeOutcome.EXPIRED:
+        label = "Code reconnu par l'URSSAF, mais l'attestation est périmée"
+        return {**base, "label": label, "ok": False, "warning": True, **evidence}, False
+    detail = ", ".join(
+        x
+        for x in (
+            verdict.company_name,
+            f"valable jusqu'au {_day_fr(verdict.valid_until)}" if verdict.valid_until else None,
+        )
+        if x
+    )
+    check = {**base, "label": "Code vérifié auprès de l'URSSAF", "ok": True, **evidence}
+    return ({**check, "detail": detail} if detail else check), True
+
+
+def _day_fr(value: str) -> str:
+    try:
+        return date.fromisoformat(value).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
 
 
 def _display_name(file_name: str | None) -> str | None:
@@ -327,6 +387,7 @@ async def _archive_copy(
         issued_on=reading.issued_on,
         valid_until=reading.valid_until,
         security_code=reading.security_code,
+        code_verified=result.code_verified,
         file_name=file_name,
         uploaded_by=uploader.label,
         user_id=uploader.user_id,

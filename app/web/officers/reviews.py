@@ -85,6 +85,10 @@ async def _upload_page(
             "error": error,
             "reason": reason,
             "manual_check": uploads.URSSAF_MANUAL_CHECK,
+            # URSSAF's answer on the security code (app/uploads/service.py `code_check`).
+            "code_check": next(
+                (c for c in upload.checks if c.get("code") == "code_verification"), None
+            ),
         },
         status_code=status_code,
     )

@@ -175,6 +175,7 @@ async def upload(
             file_name=file_name,
             security_code=code if isinstance(code, str) else None,
             sirets=sorted(ticked),
+            verifier=request.app.state.runtime.urssaf,
         )
     except AppError as exc:
         if exc.status_code >= 500:
