@@ -8,7 +8,7 @@ export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint format migrate sweep sandbox bench screenshots proof clean
+.PHONY: help install run test test-fast lint format migrate sweep sandbox bench screenshots proof openapi clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ proof: install ## The long reliability runs of docs/RELIABILITY.md (minutes; nee
 	SCHEMATHESIS_EXAMPLES=30 DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 		$(BIN)/pytest -q -s -p no:randomly tests/api/test_schemathesis.py tests/workers tests/test_reconciler.py
+
+openapi: install ## Rewrite docs/openapi.json from the code (the API's contract: commit it with the change)
+	$(BIN)/python -m tests.api.test_openapi
 
 clean: ## Remove the virtual environment and local data (var/)
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache

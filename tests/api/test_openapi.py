@@ -1,6 +1,10 @@
 """The OpenAPI document as a generated client sees it: operation ids are function names."""
 
+import json
 import re
+import sys
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -29,3 +33,98 @@ async def test_operation_ids_are_snake_case_verb_first_and_unique(app: FastAPI):
     ):
         assert expected in ids
     assert "ContractCreate" in spec["components"]["schemas"]
+
+
+SNAPSHOT = Path(__file__).parent.parent.parent / "docs" / "openapi.json"
+UPDATE = "make openapi"
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+async def test_the_document_is_the_committed_one(app: FastAPI):
+    """ERPs generate their clients from docs/openapi.json: a change to the contract is made on
+    purpose, reviewed as a diff of that file."""
+    assert SNAPSHOT.exists(), f"docs/openapi.json is missing: `{UPDATE}` writes it."
+    committed = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    current = json.loads(render(app.openapi()))
+    if current != committed:
+        changed = sorted(
+            f"{method.upper()} {path}"
+            for path in set(current["paths"]) | set(committed["paths"])
+            for method in set(current["paths"].get(path, {}))
+            | set(committed["paths"].get(path, {}))
+            if current["paths"].get(path, {}).get(method)
+            != committed["paths"].get(path, {}).get(method)
+        )
+        schemas = sorted(
+            name
+            for name in set(current["components"]["schemas"])
+            | set(committed["components"]["schemas"])
+            if current["components"]["schemas"].get(name)
+            != committed["components"]["schemas"].get(name)
+        )
+        raise AssertionError(
+            "The OpenAPI document differs from docs/openapi.json (the contract ERPs build on). "
+            f"If the change is meant, run `{UPDATE}` and commit docs/openapi.json with it.\n"
+            f"Operations changed: {changed or 'none'}\nSchemas changed: {schemas or 'none'}"
+        )
+
+
+async def test_every_operation_documents_its_problem_answers(app: FastAPI):
+    """401/403/429 where a key is required, 404 where the path names an object, 413/415 for a JSON
+    body, 422 everywhere: as `application/problem+json` with the shared `Problem` schema and the
+    stable codes listed in the description."""
+    spec = app.openapi()
+    assert "Problem" in spec["components"]["schemas"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            responses = op["responses"]
+            for status, answer in responses.items():
+                if int(status) >= 400:
+                    content = answer["content"]
+                    assert list(content) == ["application/problem+json"], where
+                    assert content["application/problem+json"]["schema"] == {
+                        "$ref": "#/components/schemas/Problem"
+                    }, where
+                    assert "`" in answer["description"], (where, status)  # the codes
+            assert "422" in responses, where
+            if path.startswith("/v1/") and op.get("security"):
+                assert {"401", "429"} <= set(responses), where
+            if "{" in path and method != "put":
+                assert "404" in responses, where
+            if "application/json" in op.get("requestBody", {}).get("content", {}):
+                assert {"413", "415"} <= set(responses), where
+            if method == "post":
+                assert "409" in responses, where
+    contract = spec["paths"]["/v1/contracts/{contract_id}"]["get"]["responses"]
+    assert "`contract_not_found`" in contract["404"]["description"]
+    assert "`rate_limited`" in contract["429"]["description"]
+    assert "Retry-After" in contract["429"]["headers"]
+
+
+async def test_every_operation_has_a_description_and_an_example(app: FastAPI):
+    spec = app.openapi()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert op.get("description", "").strip(), f"{where}: no docstring"
+            examples = [
+                media
+                for answer in op["responses"].values()
+                for media in answer.get("content", {}).values()
+                if "example" in media or "examples" in media
+            ]
+            assert examples, f"{where}: no example"
+
+
+if __name__ == "__main__":  # `make openapi`: write the committed copy from the code
+    from app.config import Settings
+    from app.main import create_app
+
+    document = create_app(Settings(environment="test")).openapi()  # type: ignore[call-arg]
+    SNAPSHOT.write_text(render(document), encoding="utf-8")
+    print(f"wrote {SNAPSHOT.relative_to(Path.cwd())}", file=sys.stderr)
