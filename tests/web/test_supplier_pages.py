@@ -299,7 +299,7 @@ async def test_the_csv_is_the_current_view_for_a_french_spreadsheet(sign_in, see
     assert rows[0][:3] == ["SIREN ou identifiant", "Fournisseur", "Statut"]
     by_name = {r[1]: r for r in rows[1:]}
     assert set(by_name) == {"Bêta Travaux", "Gamma Services", "Électricité Épsilon", "Müller GmbH"}
-    assert by_name["Müller GmbH"][0] == "DE hrb 12345"
+    assert by_name["Müller GmbH"][0] == "DE HRB12345"  # kept as addresses name it
     beta = by_name["Bêta Travaux"]
     assert beta[0] == seeded.sirens["Bêta Travaux"] and beta[2] == "Non conforme"
     assert beta[6] == "M-2026-001" and "refuse" in beta[7]
@@ -401,7 +401,7 @@ async def test_a_foreign_supplier_has_its_page(sign_in, seeded):
     client = (await sign_in(buyer=seeded.buyer)).client
     page = await client.get("/fournisseurs/DEHRB12345")
     assert page.status_code == 200, page.text
-    assert "Müller GmbH" in page.text and "hrb 12345" in page.text
+    assert "Müller GmbH" in page.text and "HRB12345" in page.text
     assert "Le justificatif de numéro de TVA" in page.text
 
 
@@ -523,8 +523,8 @@ async def test_the_list_agrees_with_the_api(sign_in, seeded, make_key, client, s
             session, seeded.buyer.id, suppliers.SupplierFilters(), policy=CompliancePolicy()
         )
     assert len(rows) == len(SUPPLIERS) + 1
-    # (The API reads a foreign supplier by its id as recorded: `hrb 12345` has no path there.)
-    for row in [r for r in rows if r.siren]:
+    # Foreign suppliers too: `hrb 12345` is recorded as HRB12345, the API's DEHRB12345.
+    for row in rows:
         answer = await client.get(f"/v1/suppliers/{row.key}/compliance", headers=headers)
         assert answer.status_code == 200, answer.text
         body = answer.json()
