@@ -152,6 +152,8 @@ class UploadsSettings(BaseModel):
     max_bytes: int = Field(10_000_000, ge=1024)  # enforced while the body is read (413)
     max_pages: int = Field(50, ge=1, le=1000)  # an attestation has a few pages
     read_seconds: float = Field(5.0, gt=0)  # the PDF parser's time cap
+    # The officers' weekly digest of new gaps by e-mail (app/uploads/digests.py); needs SMTP.
+    officer_digest: bool = False
 
 
 class UrssafSettings(BaseModel):
