@@ -1,5 +1,6 @@
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import field_validator
@@ -24,7 +25,15 @@ class Buyer(BuyerBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 
+_BUYER_CREATE_SCHEMA: dict[str, Any] = {
+    "description": "Un acheteur public, par son SIRET.",
+    "examples": [{"siret": "21750001600019", "name": "Ville de Paris"}],
+}
+
+
 class BuyerCreate(SQLModel):
+    model_config = {"json_schema_extra": _BUYER_CREATE_SCHEMA}
+
     siret: Siret
     name: str = Field(min_length=1, max_length=200)
 

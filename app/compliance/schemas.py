@@ -3,6 +3,7 @@ OpenAPI document lists their values (ERP clients generate code from it)."""
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import Field
 from sqlmodel import SQLModel
@@ -92,7 +93,15 @@ class CheckAccepted(SQLModel):
 MAX_LOOKUP = 1000
 
 
+_LOOKUP_IN_SCHEMA: dict[str, Any] = {
+    "description": "Les SIREN dont on veut la conformité, en une requête.",
+    "examples": [{"sirens": ["347283780", "268773413"]}],
+}
+
+
 class LookupIn(SQLModel):
+    model_config = {"json_schema_extra": _LOOKUP_IN_SCHEMA}
+
     sirens: list[str] = Field(min_length=1, description=f"At most {MAX_LOOKUP} SIRENs")
 
 
@@ -121,8 +130,21 @@ class LookupOut(SQLModel):
     results: list[LookupResult]
 
 
-class RequestIn(SQLModel, extra="forbid"):
+_REQUEST_IN_SCHEMA: dict[str, Any] = {
+    "examples": [
+        {
+            "channel": "email",
+            "note": "Relance du 2 mars",
+            "requirements": ["urssaf_vigilance"],
+        }
+    ]
+}
+
+
+class RequestIn(SQLModel):
     """The contractor was asked for its documents (the grace period runs from this request)."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": _REQUEST_IN_SCHEMA}
 
     channel: RequestChannel = RequestChannel.NOTE
     note: str | None = Field(default=None, max_length=1000)

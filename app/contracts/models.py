@@ -90,8 +90,18 @@ class ContractAmendment(SQLModel, table=True):
 # --- API schemas -------------------------------------------------------------------------------
 
 
-class HolderIn(SQLModel, extra="forbid"):  # a typo in a field name is an error
+_HOLDER_IN_SCHEMA: dict[str, Any] = {
+    "examples": [
+        {"siret": "34728378028621", "code_tiers": "F00412"},
+        {"foreign_id": "HRB12345", "country": "DE", "name": "Bau GmbH"},
+    ]
+}
+
+
+class HolderIn(SQLModel):  # a typo in a field name is an error
     """`{"siret"}`, `{"siren"}` or, for a foreign company, `{"foreign_id", "country", "name"}`."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": _HOLDER_IN_SCHEMA}
 
     siret: OptionalSiret = None
     siren: OptionalSiren = None
@@ -188,7 +198,26 @@ _FOREIGN_WORKERS = (
 )
 
 
-class ContractCreate(SQLModel, extra="forbid"):
+_CONTRACT_CREATE_SCHEMA: dict[str, Any] = {
+    "description": "Un contrat notifié, au-dessus du seuil de vigilance (5 000 € HT), et "
+    "ses titulaires.",
+    "examples": [
+        {
+            "reference": "2026-TRAV-017",
+            "object": "Réfection de la toiture de l'école Jules-Ferry",
+            "amount_ht": "148500.00",
+            "notified_on": "2026-03-02",
+            "duration_months": 18,
+            "holders": [{"siret": "34728378028621", "code_tiers": "F00412"}],
+            "cpv_code": "45261000",
+        }
+    ],
+}
+
+
+class ContractCreate(SQLModel):
+    model_config = {"extra": "forbid", "json_schema_extra": _CONTRACT_CREATE_SCHEMA}
+
     reference: str = Field(min_length=1, max_length=100)
     object: str = Field(min_length=1, max_length=1000)
     amount_ht: Amount
@@ -206,10 +235,17 @@ class ContractCreate(SQLModel, extra="forbid"):
     _text = field_validator("reference", "object", mode="before")(clean_text)
 
 
-class ContractUpdate(SQLModel, extra="forbid"):
+_CONTRACT_UPDATE_SCHEMA: dict[str, Any] = {
+    "examples": [{"amount_ht": "162000.00", "duration_months": 20}]
+}
+
+
+class ContractUpdate(SQLModel):
     """An amendment (avenant): only the fields given change; `null` leaves a field unchanged
     (except `cpv_code`, cleared by `null`). `reference` and `notified_on` change only until the
     first check of a holder: see `PATCH /v1/contracts/{id}`."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": _CONTRACT_UPDATE_SCHEMA}
 
     reference: str | None = Field(default=None, min_length=1, max_length=100)
     object: str | None = Field(default=None, min_length=1, max_length=1000)

@@ -43,7 +43,20 @@ class EventPage(BaseModel):
     next_cursor: str = Field(description="Give it as `after` next time (even when empty)")
 
 
-class WebhookCreate(BaseModel, extra="forbid"):
+_WEBHOOK_CREATE_SCHEMA: dict[str, Any] = {
+    "description": "Un point de réception d'événements (Standard Webhooks) : son URL et "
+    "les types d'événements voulus.",
+    "examples": [
+        {
+            "url": "https://erp.exemple.fr/vigie",
+            "events": ["supplier.status_changed", "contract.created"],
+            "description": "ERP finances",
+        }
+    ],
+}
+
+
+class WebhookCreate(BaseModel, extra="forbid", json_schema_extra=_WEBHOOK_CREATE_SCHEMA):
     url: str = Field(min_length=1, max_length=2000, examples=["https://erp.exemple.fr/vigie"])
     events: list[str] = Field(min_length=1, max_length=20, examples=[["supplier.status_changed"]])
     description: str | None = Field(default=None, max_length=200)
@@ -76,7 +89,13 @@ class SecretRotated(BaseModel):
     )
 
 
-class ReplayRequest(BaseModel, extra="forbid"):
+_REPLAY_REQUEST_SCHEMA: dict[str, Any] = {
+    "description": "Rejouer vers ce webhook les événements depuis un instant.",
+    "examples": [{"since": "2026-11-29T08:00:00Z"}],
+}
+
+
+class ReplayRequest(BaseModel, extra="forbid", json_schema_extra=_REPLAY_REQUEST_SCHEMA):
     since: datetime = Field(description="Events from this instant on (the feed keeps 30 days)")
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from fastapi import APIRouter, Request, Response, status
 from sqlmodel import SQLModel
 
@@ -9,7 +11,16 @@ from app.keys.models import ApiKeyPublic, Role
 router = APIRouter(prefix="/v1/keys", tags=["admin"])
 
 
+_KEY_CREATE_SCHEMA: dict[str, Any] = {
+    "description": "Une clé d'API : son rôle et son périmètre (un acheteur, ou un "
+    "fournisseur pour `contractor`).",
+    "examples": [{"role": "erp", "buyer_siret": "21750001600019", "label": "ERP finances"}],
+}
+
+
 class KeyCreate(SQLModel):
+    model_config = {"json_schema_extra": _KEY_CREATE_SCHEMA}
+
     role: Role
     buyer_siret: OptionalSiret = None
     supplier_siren: OptionalSiren = None
