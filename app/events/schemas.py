@@ -62,7 +62,26 @@ class WebhookCreate(BaseModel, extra="forbid", json_schema_extra=_WEBHOOK_CREATE
     description: str | None = Field(default=None, max_length=200)
 
 
-class WebhookPublic(BaseModel):
+_WEBHOOK_EXAMPLE: dict[str, Any] = {
+    "id": "0193a1f2-7c3e-7d41-9a55-3b2f6c1d8e90",
+    "url": "https://erp.exemple.fr/vigie",
+    "events": ["supplier.status_changed", "contract.created"],
+    "description": "ERP finances",
+    "enabled": True,
+    "disabled_reason": None,
+    "failing_since": None,
+    "previous_secret_valid_until": None,
+    "created_at": "2026-11-29T08:00:00Z",
+}
+
+
+class WebhookPublic(
+    BaseModel,
+    json_schema_extra={
+        "description": "Un webhook enregistré : son état, et depuis quand il échoue s'il échoue.",
+        "examples": [_WEBHOOK_EXAMPLE],
+    },
+):
     id: uuid.UUID
     url: str
     events: list[str]
@@ -74,7 +93,13 @@ class WebhookPublic(BaseModel):
     created_at: datetime
 
 
-class WebhookCreated(WebhookPublic):
+class WebhookCreated(
+    WebhookPublic,
+    json_schema_extra={
+        "description": "Le webhook créé, avec son secret de signature (montré une seule fois).",
+        "examples": [{**_WEBHOOK_EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}],
+    },
+):
     secret: str = Field(description="The signing secret (`whsec_…`): shown once, keep it")
 
 
@@ -99,7 +124,13 @@ class ReplayRequest(BaseModel, extra="forbid", json_schema_extra=_REPLAY_REQUEST
     since: datetime = Field(description="Events from this instant on (the feed keeps 30 days)")
 
 
-class ReplayQueued(BaseModel):
+class ReplayQueued(
+    BaseModel,
+    json_schema_extra={
+        "description": "Le nombre d'événements remis en file pour ce webhook.",
+        "examples": [{"queued": 42}],
+    },
+):
     queued: int
 
 
