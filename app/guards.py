@@ -106,7 +106,9 @@ class RequestGuard:
         self.expects_json = expects_json or (lambda scope: False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope.get("method") not in BODY_METHODS and not scope.get("query_string")
+        ):  # nothing to check: no body is read, no query (most reads), the app's own receive
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"").decode("latin-1")

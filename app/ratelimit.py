@@ -69,6 +69,30 @@ class RateLimiter:
         remaining = max(0, self.per_minute - count)
         return Decision(count <= self.per_minute, self.per_minute, remaining, reset)
 
+    async def hit_and_get(
+        self, key: str, name: str, now: float | None = None
+    ) -> tuple[Decision | None, bytes | None, bool]:
+        """`hit` (Redis only), with a GET of `name` in the same round trip (the key cache's
+        revocation marker): (decision, the value, whether Redis answered)."""
+        if self.redis is None or self.per_minute <= 0:
+            raise ValueError("hit_and_get needs Redis and a limit")
+        now = time.time() if now is None else now
+        window = int(now // WINDOW)
+        reset = max(1, int((window + 1) * WINDOW - now))
+        counter = f"{self.prefix}:{key}:{window}"
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.get(name)
+                pipe.incr(counter)
+                pipe.expire(counter, WINDOW * 2)
+                value, count, _ = await pipe.execute()
+        except Exception as exc:  # as `hit` and the key cache: neither takes the API down
+            log.warning("rate limit not counted (%s): Redis unavailable", type(exc).__name__)
+            return None, None, False
+        count = int(count)
+        remaining = max(0, self.per_minute - count)
+        return Decision(count <= self.per_minute, self.per_minute, remaining, reset), value, True
+
     async def _count(self, key: str, window: int) -> int | None:
         if self.redis is None:
             current = self._memory.get(key)

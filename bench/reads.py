@@ -1,6 +1,7 @@
 """The read paths at the size of a region, each beside its anchor, in the same run.
 
     .venv/bin/python bench/reads.py [--suppliers 10000] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--redis-url redis://127.0.0.1:6379/0]
 
 Seeds a fresh PostgreSQL database (bench/seed.py: one buyer, 10,000 suppliers, 200 contracts of
 50 holders, ~30,000 requirement rows), then serves Vigie with uvicorn (`--workers` processes) and
@@ -216,6 +217,9 @@ def main() -> None:
         "--workers", type=int, default=2, help="uvicorn processes at the fixed rate"
     )
     parser.add_argument("--lookups", type=int, default=15)
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", ""), help="off by default"
+    )
     args = parser.parse_args()
 
     from tests.conftest import create_pg_database, drop_pg_database
@@ -234,8 +238,13 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "ARCHIVE__DIR": str(workdir / "archive"),
             "ARCHIVE__KEY_FILE": str(workdir / "keys.json"),
+            # Counted as in production, but above what one key sends here (the default 1,200 a
+            # minute would answer 429 to most of the load).
+            "RATE_LIMIT__PER_KEY_PER_MINUTE": "100000000",
         }
         env.pop("REDIS_URL", None)
+        if args.redis_url:  # the shared rate-limit count and key-cache marker, as in production
+            env["REDIS_URL"] = args.redis_url
 
         def serve(workers: int) -> tuple[int, subprocess.Popen[bytes]]:
             port = free_port()

@@ -7,6 +7,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -146,6 +147,15 @@ class KeyCache:
             return None
         return (int(value or 0), self._local)
 
+    def peek(self, digest: str) -> ApiKey | None:
+        """The entry of `digest` whatever its marker (`get` decides whether to trust it)."""
+        entry = self._entries.get(digest)
+        return entry.record if entry is not None else None
+
+    def local_marker(self, value: bytes | str | None) -> tuple[int, int]:
+        """The marker from the Redis value read elsewhere (in a pipeline of the caller)."""
+        return (int(value or 0), self._local)
+
     def get(self, digest: str, marker: tuple[int, int] | None) -> ApiKey | None:
         entry = self._entries.get(digest)
         if entry is None or marker is None or entry.marker != marker:
@@ -178,13 +188,28 @@ async def publish_revocation(redis: Any | None) -> None:
         await redis.incr(REVOCATIONS_KEY)
 
 
-async def authenticate_cached(sessionmaker: Any, redis: Any | None, key: str) -> ApiKey:
+async def authenticate_cached(
+    sessionmaker: Any,
+    redis: Any | None,
+    key: str,
+    *,
+    read_marker: Callable[[ApiKey], Awaitable[tuple[bytes | None, bool]]] | None = None,
+) -> ApiKey:
     """`authenticate` through the process's cache: a key verified in the last seconds, under the
     current revocation marker, reads nothing; otherwise a short unit of work of its own reads the
-    key row (and records its use), so read-only routes need no transaction for their caller."""
+    key row (and records its use), so read-only routes need no transaction for their caller.
+
+    `read_marker(cached record)`: reads the Redis marker (value, whether Redis answered) in a round
+    trip the caller makes anyway (its rate-limit count); only used for a key already in the cache,
+    so nothing is done for an unverified key."""
     _refuse_malformed(key)
     digest = hash_key(key)
-    marker = await KEY_CACHE.marker(redis)
+    cached = KEY_CACHE.peek(digest) if redis is not None and read_marker is not None else None
+    if cached is not None and read_marker is not None:
+        value, answered = await read_marker(cached)
+        marker = KEY_CACHE.local_marker(value) if answered else None
+    else:
+        marker = await KEY_CACHE.marker(redis)
     record = KEY_CACHE.get(digest, marker)
     used = record.last_used_at if record is not None else None
     if record is not None and used is not None and utcnow() - used <= LAST_USED_RESOLUTION:

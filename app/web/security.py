@@ -139,6 +139,13 @@ def content_security_policy(form_targets: Iterable[str] = ()) -> str:
     )
 
 
+_COMMON: tuple[tuple[bytes, bytes], ...] = (  # built once: every answer carries them
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)
+
+
 class SecurityHeaders:
     """Headers on every answer; the CSP on the pages (the API's own docs are left alone)."""
 
@@ -149,22 +156,17 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        page = is_page_path(scope["path"])
-        application = scope.get("app")
-        state = application.state if application is not None else None
-        csp = getattr(state, "content_security_policy", None) or content_security_policy()
+        extra: tuple[tuple[bytes, bytes], ...] = _COMMON
+        if is_page_path(scope["path"]):
+            application = scope.get("app")
+            state = application.state if application is not None else None
+            csp = getattr(state, "content_security_policy", None) or content_security_policy()
+            extra = (*_COMMON, (b"content-security-policy", csp.encode()))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                ]
-                if page:
-                    extra.append((b"content-security-policy", csp.encode()))
                 headers.extend((k, v) for k, v in extra if k not in present)
                 message["headers"] = headers
             await send(message)

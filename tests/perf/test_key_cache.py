@@ -82,3 +82,38 @@ async def test_publish_revocation_forgets_this_process_keys(sessionmaker) -> Non
     KEY_CACHE.put("k", issued.record, marker)
     await publish_revocation(None)
     assert KEY_CACHE.get("k", await KEY_CACHE.marker(None)) is None
+
+
+@pytest.mark.redis
+async def test_the_pipelined_count_still_sees_another_process_revocation(
+    make_app, settings, redis_url, make_key, make_buyer, sessionmaker
+) -> None:  # type: ignore[no-untyped-def]
+    """A cached key's rate-limit count and the revocation marker travel in one Redis round trip:
+    the count goes on (RateLimit-Remaining falls by one a request) and a revocation published by
+    another process (the marker moved in Redis, this process's memory untouched) is a 401 at once."""
+    import httpx
+    from sqlalchemy import update
+
+    from app.common import utcnow
+    from app.config import RateLimitSettings
+
+    headers = await make_key("officer", buyer=await make_buyer())
+    limited = settings.model_copy(
+        update={"redis_url": redis_url, "rate_limit": RateLimitSettings(per_key_per_minute=10)}
+    )
+    async with make_app(limited) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://vigie.test") as client:
+            answers = [await client.get("/v1/contracts", headers=headers) for _ in range(3)]
+            assert [r.status_code for r in answers] == [200, 200, 200]
+            assert [r.headers["ratelimit-remaining"] for r in answers] == ["9", "8", "7"]
+            async with unit_of_work(sessionmaker) as session:
+                await session.exec(  # type: ignore[call-overload]
+                    update(ApiKey)
+                    .where(ApiKey.prefix == prefix_of(headers["Authorization"]))  # type: ignore[arg-type]
+                    .values(revoked_at=utcnow())
+                )
+            await app.state.redis.incr(REVOCATIONS_KEY)  # the other process's publish_revocation
+            assert_problem(
+                await client.get("/v1/contracts", headers=headers), 401, "revoked_api_key"
+            )
