@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.web import auth, errors, general, officers, proconnect
+from app.web import apidocs, auth, errors, general, officers, proconnect
 from app.web.officers import reviews
 from app.web.portal import router as portal_router
 from app.web.security import SecurityHeaders
@@ -18,6 +18,7 @@ STATIC = Path(__file__).parent / "static"
 def install_pages(app: FastAPI) -> None:
     """Mount the pages, their static files, their headers and their error pages on `app`."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(apidocs.router)
     app.include_router(auth.router)
     app.include_router(general.router)
     app.include_router(officers.router)
