@@ -284,6 +284,7 @@ _JSON_BODY_CODES = ["invalid_json", "missing_field", "unknown_field", "duplicate
 ROUTE_CODES: dict[str, dict[int, list[str]]] = {
     "create_buyer": {409: ["buyer_exists"]},
     "revoke_key": {409: ["last_admin_key"]},
+    "create_key": {404: ["buyer_not_found"]},  # the body's buyer_siret names no buyer
     "create_contract": {
         409: ["contract_reference_conflict"],
         422: ["invalid_identifier", "below_vigilance_threshold"],
