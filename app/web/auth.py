@@ -52,6 +52,35 @@ def limiter(request: Request) -> AttemptLimiter:
     return request.app.state.attempts
 
 
+async def admit_link_request(
+    request: Request, email: str, template: str, context: dict[str, object]
+) -> tuple[str, Response | None]:
+    """A request for a sign-in link (officers' or the portal's): the normalised address, or the
+    page that refuses it — a bad address (422, next to its field) or too many requests for this
+    address or from this IP (429). The same whether or not the address has an account."""
+    web = request.app.state.settings.web
+    try:
+        address = normalize_email(email)
+    except ValidationFailed as exc:
+        context["error"] = exc.detail
+        return "", render(request, template, context, status_code=422)
+    ip = request.client.host if request.client else "?"
+    attempts = limiter(request)
+    window = web.attempt_window_seconds
+    allowed = await attempts.hit(
+        "ip", ip, limit=web.attempts_per_ip, window=window
+    ) and await attempts.hit("email", address, limit=web.attempts_per_address, window=window)
+    if allowed:
+        return address, None
+    context["error"] = (
+        "Trop de demandes de lien pour cette adresse ou depuis ce réseau. Réessayez dans "
+        f"{max(1, window // 60)} minutes."
+    )
+    return address, render(
+        request, template, context, status_code=429, headers={"Retry-After": str(window)}
+    )
+
+
 @router.get("/connexion")
 async def sign_in_page(
     request: Request, viewer: MaybeViewer, suivant: str | None = None
@@ -73,31 +102,9 @@ async def ask_for_link(
     settings = request.app.state.settings
     web = settings.web
     context: dict[str, object] = {"suivant": safe_next(suivant), "sent": None, "email": email}
-    try:
-        address = normalize_email(email)
-    except ValidationFailed as exc:
-        context["error"] = exc.detail
-        return render(request, "connexion/connexion.html", context, status_code=422)
-    ip = request.client.host if request.client else "?"
-    attempts = limiter(request)
-    allowed = await attempts.hit(
-        "ip", ip, limit=web.attempts_per_ip, window=web.attempt_window_seconds
-    ) and await attempts.hit(
-        "email", address, limit=web.attempts_per_address, window=web.attempt_window_seconds
-    )
-    if not allowed:
-        minutes = max(1, web.attempt_window_seconds // 60)
-        context["error"] = (
-            f"Trop de demandes de lien pour cette adresse ou depuis ce réseau. Réessayez dans "
-            f"{minutes} minutes."
-        )
-        return render(
-            request,
-            "connexion/connexion.html",
-            context,
-            status_code=429,
-            headers={"Retry-After": str(web.attempt_window_seconds)},
-        )
+    address, refused = await admit_link_request(request, email, "connexion/connexion.html", context)
+    if refused is not None:
+        return refused
     mailer = Mailer(settings.smtp)
     # The same answer whether or not the address is known (nobody learns who has an account).
     for user in await local_accounts(session, address):

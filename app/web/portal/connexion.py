@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import SessionDep
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound
 from app.integrations.mail import Mailer
 from app.suppliers.models import Supplier
 from app.uploads.reminders import opt_out, user_of_token
 from app.users.contractors import contractor_accounts, portal_sign_in_mail
 from app.users.models import UserRole
-from app.users.service import LINK_PROBLEMS, inspect_link, issue_link, link_url, normalize_email
+from app.users.service import LINK_PROBLEMS, inspect_link, issue_link, link_url
 from app.users.service import use_link as spend_link
-from app.web.auth import LINK_HEADERS, SENT, limiter
+from app.web.auth import LINK_HEADERS, SENT, admit_link_request
 from app.web.security import set_pending_cookies, verify_csrf
 from app.web.sessions import MaybeViewer, sign_in
 from app.web.templating import render
@@ -49,31 +49,9 @@ async def portal_ask_for_link(
     settings = request.app.state.settings
     web = settings.web
     context: dict[str, object] = {"sent": None, "email": email}
-    try:
-        address = normalize_email(email)
-    except ValidationFailed as exc:
-        context["error"] = exc.detail
-        return render(request, "portail/connexion.html", context, status_code=422)
-    ip = request.client.host if request.client else "?"
-    attempts = limiter(request)
-    allowed = await attempts.hit(
-        "ip", ip, limit=web.attempts_per_ip, window=web.attempt_window_seconds
-    ) and await attempts.hit(
-        "email", address, limit=web.attempts_per_address, window=web.attempt_window_seconds
-    )
-    if not allowed:
-        minutes = max(1, web.attempt_window_seconds // 60)
-        context["error"] = (
-            f"Trop de demandes de lien pour cette adresse ou depuis ce réseau. Réessayez dans "
-            f"{minutes} minutes."
-        )
-        return render(
-            request,
-            "portail/connexion.html",
-            context,
-            status_code=429,
-            headers={"Retry-After": str(web.attempt_window_seconds)},
-        )
+    address, refused = await admit_link_request(request, email, "portail/connexion.html", context)
+    if refused is not None:
+        return refused
     mailer = Mailer(settings.smtp)
     # The same answer whether or not the address is known (nobody learns who is a contact).
     for user in await contractor_accounts(session, address):
