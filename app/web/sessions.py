@@ -16,7 +16,7 @@ from app.errors import AppError, Forbidden, NotFound
 from app.keys.models import Role
 from app.users.models import User, UserRole, WebSession
 from app.users.service import open_session, resolve_session
-from app.web.security import rotate_csrf, set_cookie
+from app.web.security import cookie_name, rotate_csrf, set_cookie
 
 SESSION_COOKIE = "session"
 
@@ -52,8 +52,6 @@ class Viewer:
 
 
 async def current_viewer(request: Request, session: SessionDep) -> Viewer | None:
-    from app.web.security import cookie_name
-
     token = request.cookies.get(cookie_name(request, SESSION_COOKIE), "")
     if not token:
         return None

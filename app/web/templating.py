@@ -59,11 +59,9 @@ def number(value: int | float | Decimal | None) -> str:
 
 
 def _label(table: dict[Any, str], value: Any) -> str:
+    # The tables are keyed by StrEnum members, which hash and compare as their string value.
     key = getattr(value, "value", value)
-    for k, label in table.items():
-        if getattr(k, "value", k) == key:
-            return label
-    return str(key)
+    return table.get(key, str(key))
 
 
 env = Environment(
